@@ -1,0 +1,190 @@
+// buildApp(deps): plugins, modules, one error handler. Dependencies come in so tests can swap them.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import cookie from '@fastify/cookie';
+import rateLimit from '@fastify/rate-limit';
+import fastifyStatic from '@fastify/static';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { Registry } from 'prom-client';
+import { type KeyAuthenticator, noKeys } from './auth/key-auth.js';
+import { authPlugin } from './auth/plugin.js';
+import type { Config } from './config.js';
+import type { Ctx, Logger } from './context.js';
+import type { Db } from './db/dialect.js';
+import { AppError, errorBody } from './errors.js';
+import { type Clock, systemClock } from './lib/clock.js';
+import { EventBus } from './lib/events.js';
+import type { MasterKey } from './lib/master-key.js';
+import { validatorCompiler } from './lib/validation.js';
+import { registerModules } from './modules/index.js';
+
+export interface AppDeps {
+  config: Config;
+  db: Db;
+  master: MasterKey;
+  clock?: Clock;
+  events?: EventBus;
+  /** pino options or a stream for tests that capture logs; false disables logging. */
+  logger?: FastifyServerOptions['logger'];
+  /** Where the built web UI lives; defaults to web/dist next to the server package. */
+  webDist?: string | null;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    ctx: Ctx;
+    metrics: Registry;
+  }
+}
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const DEFAULT_WEB_DIST = path.resolve(here, '../../web/dist');
+
+/** Never log credentials: no Authorization/Cookie headers, no query strings (signed URLs). */
+export const LOG_REDACT = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-csrf-token"]',
+  'res.headers["set-cookie"]',
+];
+
+export function loggerOptions(level: string, stream?: NodeJS.WritableStream): FastifyServerOptions['logger'] {
+  return {
+    level,
+    redact: { paths: LOG_REDACT, censor: '[redacted]' },
+    serializers: {
+      req: (req: { method: string; url: string; ip?: string }) => ({
+        method: req.method,
+        url: req.url.split('?')[0],
+        ip: req.ip,
+      }),
+      // Errors are logged by type and message only: no stack traces, no SQL, no values.
+      err: (err: Error & { code?: string }) => ({ type: err.name, code: err.code, message: err.message }),
+    },
+    ...(stream ? { stream } : {}),
+  } as unknown as FastifyServerOptions["logger"];
+}
+
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const { config, db } = deps;
+  const app = Fastify({
+    logger: deps.logger ?? loggerOptions(config.logLevel),
+    bodyLimit: config.bodyLimitBytes,
+    trustProxy: config.trustProxy,
+    // Node's own limit; a 1 MB Authorization header is refused before any of our code runs.
+    routerOptions: { maxParamLength: 200 },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  const ctx: Ctx = {
+    config,
+    db,
+    k: db.kysely,
+    clock: deps.clock ?? systemClock,
+    master: deps.master,
+    events: deps.events ?? new EventBus(),
+    log: app.log as unknown as Logger,
+  };
+  app.setValidatorCompiler(validatorCompiler);
+  app.decorate('ctx', ctx);
+  app.decorate('metrics', new Registry());
+  app.decorate('keyAuth', noKeys as KeyAuthenticator);
+
+  app.setErrorHandler((err: FastifyError | AppError, req, reply) => {
+    if (err instanceof AppError) return reply.code(err.status).send(errorBody(err));
+    const fe = err as FastifyError;
+    if (fe.validation) {
+      return reply.code(400).send(errorBody(new AppError('VALIDATION_FAILED', `${fe.validationContext ?? 'input'} ${fe.message.replace(/^(body|querystring|params|headers)\s*/, '')}`)));
+    }
+    const mapped = mapFastifyError(fe);
+    if (mapped) return reply.code(mapped.status).send(errorBody(mapped));
+    req.log.error({ err: fe }, 'unhandled error');
+    return reply.code(500).send(errorBody(new AppError('INTERNAL', 'Internal error')));
+  });
+
+  await app.register(cookie);
+  await app.register(rateLimit, {
+    global: false,
+    errorResponseBuilder: (_req, context) =>
+      new AppError('RATE_LIMITED', `Too many requests; retry in ${Math.ceil(context.ttl / 1000)} s`),
+  });
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Keyport API', version: '0.1.0', description: 'API keys for project platforms' },
+      components: {
+        securitySchemes: {
+          apiKey: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+          session: { type: 'apiKey', in: 'cookie', name: 'keyport_session' },
+        },
+      },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/api/docs' });
+  await app.register(authPlugin);
+
+  await app.register(
+    async (api) => {
+      api.get('/health', { schema: { tags: ['meta'] } }, async () => ({ status: 'ok' }));
+      api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+      await registerModules(api);
+    },
+    { prefix: '/api' },
+  );
+  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) =>
+    reply.type(app.metrics.contentType).send(await app.metrics.metrics()),
+  );
+
+  await serveWeb(app, deps.webDist === undefined ? DEFAULT_WEB_DIST : deps.webDist);
+  return app;
+}
+
+function mapFastifyError(err: FastifyError): AppError | null {
+  switch (err.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new AppError('PAYLOAD_TOO_LARGE', 'Request body is too large');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new AppError('UNSUPPORTED_MEDIA_TYPE', 'Unsupported Content-Type');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return new AppError('MALFORMED_JSON', 'Request body is not valid JSON');
+  }
+  if (err instanceof SyntaxError) return new AppError('MALFORMED_JSON', 'Request body is not valid JSON');
+  if (err.statusCode === 429) return new AppError('RATE_LIMITED', 'Too many requests');
+  if (err.statusCode === 404) return new AppError('NOT_FOUND', 'Not found');
+  if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
+    return new AppError('VALIDATION_FAILED', 'Bad request');
+  }
+  return null;
+}
+
+const SECURITY_HEADERS: Record<string, string> = {
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+  'content-security-policy':
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
+};
+
+/** The built UI on the same port; unknown non-API GETs get index.html (client-side routing). */
+async function serveWeb(app: FastifyInstance, dist: string | null) {
+  const hasUi = dist !== null && fs.existsSync(path.join(dist, 'index.html'));
+  if (hasUi) {
+    await app.register(fastifyStatic, { root: dist, wildcard: false, index: ['index.html'] });
+  }
+  app.addHook('onSend', async (req, reply) => {
+    if (!req.url.startsWith('/api/') || req.url.startsWith('/api/docs')) {
+      for (const [h, v] of Object.entries(SECURITY_HEADERS)) {
+        if (h !== 'content-security-policy' || !req.url.startsWith('/api/docs')) reply.header(h, v);
+      }
+    } else reply.header('x-content-type-options', 'nosniff');
+  });
+  app.setNotFoundHandler((req, reply) => {
+    if (hasUi && req.method === 'GET' && !req.url.startsWith('/api/') && req.url !== '/metrics') {
+      return reply.type('text/html').sendFile('index.html');
+    }
+    return reply.code(404).send(errorBody(new AppError('NOT_FOUND', `No route ${req.method} ${req.url.split('?')[0]}`)));
+  });
+}

@@ -1,0 +1,19 @@
+// The contract between the HTTP layer and API-key verification (implemented in modules/keys).
+import type { Access, Actor } from './permissions.js';
+
+export type KeyActor = Extract<Actor, { kind: 'key' }>;
+
+export interface KeyAuthenticator {
+  /** The key behind a bearer token, or an INVALID_KEY AppError. Synchronous when cached. */
+  authenticate(token: string): KeyActor | Promise<KeyActor>;
+  /** The key's current role permissions in its own project; null for any other project. */
+  access(actor: KeyActor, projectId: number): Access | null | Promise<Access | null>;
+}
+
+/** Until keys are configured every bearer token is refused. */
+export const noKeys: KeyAuthenticator = {
+  authenticate() {
+    throw new Error('API keys are not enabled');
+  },
+  access: () => null,
+};

@@ -1,0 +1,77 @@
+// The permission model (SPEC §2) and the one check every route uses: can(access, permission, node?).
+
+export const PROJECT_PERMISSIONS = [
+  'project_view',
+  'project_edit',
+  'project_manage',
+  'graph_ui',
+  'graph_view',
+  'graph_edit',
+  'code_view',
+  'code_edit',
+  'interface_manage',
+  'package_view',
+  'package_create',
+  'package_delete',
+] as const;
+
+export const NODE_PERMISSIONS = ['code_view', 'code_edit', 'package_view', 'package_create', 'package_delete'] as const;
+
+export type Permission = (typeof PROJECT_PERMISSIONS)[number];
+export type NodePermission = (typeof NODE_PERMISSIONS)[number];
+
+export interface PermissionSet {
+  project: Permission[];
+  nodes: Record<string, NodePermission[]>;
+}
+
+/** Who is calling: a signed-in person, or a program holding an API key. */
+export type Actor =
+  | { kind: 'user'; userId: number; sessionId: number }
+  | {
+      kind: 'key';
+      keyId: number;
+      userId: number;
+      projectId: number;
+      templateId: number;
+      roleId: number;
+    };
+
+/** What an actor may do in one project, resolved once per request. */
+export interface Access {
+  readonly projectId: number;
+  readonly actor: Actor;
+  readonly project: ReadonlySet<string>;
+  readonly nodes: ReadonlyMap<number, ReadonlySet<string>>;
+}
+
+const NODE_SET: ReadonlySet<string> = new Set(NODE_PERMISSIONS);
+
+export function can(access: Access, permission: Permission, nodeId?: number): boolean {
+  if (access.project.has(permission)) return true;
+  if (nodeId === undefined || !NODE_SET.has(permission)) return false;
+  return access.nodes.get(nodeId)?.has(permission) ?? false;
+}
+
+/** Union of several roles' permission sets. */
+export function mergePermissions(sets: PermissionSet[]): { project: Set<string>; nodes: Map<number, Set<string>> } {
+  const project = new Set<string>();
+  const nodes = new Map<number, Set<string>>();
+  for (const s of sets) {
+    for (const p of s.project) project.add(p);
+    for (const [nodeId, perms] of Object.entries(s.nodes)) {
+      const id = Number(nodeId);
+      let set = nodes.get(id);
+      if (!set) nodes.set(id, (set = new Set()));
+      for (const p of perms) set.add(p);
+    }
+  }
+  return { project, nodes };
+}
+
+export const ALL_PERMISSIONS: PermissionSet = { project: [...PROJECT_PERMISSIONS], nodes: {} };
+
+export function parsePermissions(json: string): PermissionSet {
+  const v = JSON.parse(json) as Partial<PermissionSet>;
+  return { project: v.project ?? [], nodes: v.nodes ?? {} };
+}

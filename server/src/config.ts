@@ -1,0 +1,110 @@
+// The one place that reads process.env. Parsed once, validated, frozen; a bad value
+// stops start-up with a message naming the variable.
+import path from 'node:path';
+
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly dataDir: string;
+  /** postgres://… when set; otherwise the embedded SQLite file in dataDir. */
+  readonly databaseUrl: string | null;
+  readonly publicUrl: string;
+  /** base64 of 32 bytes; null = generate/read `<dataDir>/master.key`. */
+  readonly masterKey: string | null;
+  readonly smtpUrl: string | null;
+  readonly mailFrom: string;
+  readonly currency: string;
+  readonly demo: boolean;
+  readonly logLevel: string;
+  /** Seconds a verified key / permission set may be served from memory without re-checking. */
+  readonly cacheTtlSeconds: number;
+  /** Upper bound on cached verified tokens (LRU). */
+  readonly cacheMaxKeys: number;
+  readonly maxObjectBytes: number;
+  readonly bodyLimitBytes: number;
+  readonly signedUrlTtlSeconds: number;
+  readonly usageFlushMs: number;
+  readonly workers: number;
+  readonly trustProxy: boolean;
+}
+
+export class ConfigError extends Error {}
+
+type Env = Record<string, string | undefined>;
+
+function int(env: Env, name: string, def: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return def;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(`${name} must be an integer, got "${raw}"`);
+  const v = Number(raw);
+  if (v < min || v > max) throw new ConfigError(`${name} must be between ${min} and ${max}, got ${v}`);
+  return v;
+}
+
+function bool(env: Env, name: string, def: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return def;
+  if (['1', 'true', 'yes', 'on'].includes(raw.toLowerCase())) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw.toLowerCase())) return false;
+  throw new ConfigError(`${name} must be a boolean (1/0, true/false), got "${raw}"`);
+}
+
+function url(env: Env, name: string, protocols: string[]): string | null {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return null;
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw new ConfigError(`${name} is not a valid URL`);
+  }
+  if (!protocols.includes(u.protocol)) {
+    throw new ConfigError(`${name} must use one of ${protocols.join(', ')}, got "${u.protocol}"`);
+  }
+  return raw;
+}
+
+export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config {
+  const port = int(env, 'PORT', 8080, 0, 65535);
+  const host = env.KEYPORT_HOST || '0.0.0.0';
+  const dataDir = path.resolve(cwd, env.KEYPORT_DATA_DIR || 'data');
+  const databaseUrl = url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']);
+  const publicUrl = (url(env, 'KEYPORT_PUBLIC_URL', ['http:', 'https:']) ?? `http://localhost:${port}`).replace(
+    /\/+$/,
+    '',
+  );
+  const masterKey = env.KEYPORT_MASTER_KEY || null;
+  if (masterKey !== null) {
+    const bytes = Buffer.from(masterKey, 'base64');
+    if (bytes.length !== 32 || bytes.toString('base64') !== masterKey) {
+      throw new ConfigError('KEYPORT_MASTER_KEY must be 32 random bytes in base64 (openssl rand -base64 32)');
+    }
+  }
+  const currency = env.KEYPORT_CURRENCY || 'USD';
+  if (!/^[A-Z]{3}$/.test(currency)) throw new ConfigError(`KEYPORT_CURRENCY must be an ISO 4217 code, got "${currency}"`);
+  const logLevel = env.KEYPORT_LOG_LEVEL || 'info';
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
+    throw new ConfigError(`KEYPORT_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent`);
+  }
+  return Object.freeze({
+    port,
+    host,
+    dataDir,
+    databaseUrl,
+    publicUrl,
+    masterKey,
+    smtpUrl: url(env, 'SMTP_URL', ['smtp:', 'smtps:']),
+    mailFrom: env.KEYPORT_MAIL_FROM || 'Keyport <keyport@localhost>',
+    currency,
+    demo: bool(env, 'KEYPORT_DEMO', true),
+    logLevel,
+    cacheTtlSeconds: int(env, 'KEYPORT_CACHE_TTL_SECONDS', 5, 0, 3600),
+    cacheMaxKeys: int(env, 'KEYPORT_CACHE_MAX_KEYS', 100_000, 1, 10_000_000),
+    maxObjectBytes: int(env, 'KEYPORT_MAX_OBJECT_BYTES', 50 * 1024 * 1024, 1, 2 ** 31),
+    bodyLimitBytes: int(env, 'KEYPORT_BODY_LIMIT_BYTES', 1024 * 1024, 1024, 2 ** 30),
+    signedUrlTtlSeconds: int(env, 'KEYPORT_SIGNED_URL_TTL_SECONDS', 900, 10, 7 * 24 * 3600),
+    usageFlushMs: int(env, 'KEYPORT_USAGE_FLUSH_MS', 500, 10, 60_000),
+    workers: int(env, 'KEYPORT_WORKERS', 1, 1, 64),
+    trustProxy: bool(env, 'KEYPORT_TRUST_PROXY', false),
+  });
+}

@@ -1,0 +1,58 @@
+// Opens the database: embedded SQLite (WAL) by default, PostgreSQL when a postgres:// URL is given.
+import fs from 'node:fs';
+import path from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import pg from 'pg';
+import type { Database } from './schema.js';
+
+export type DialectName = 'sqlite' | 'postgres';
+
+export interface Db {
+  readonly kysely: Kysely<Database>;
+  readonly dialect: DialectName;
+  /** PostgreSQL only: the pool, for LISTEN/NOTIFY and raw access. */
+  readonly pool: pg.Pool | null;
+  /** PostgreSQL only: the connection settings (e.g. for a dedicated LISTEN client). */
+  readonly pgConfig: pg.PoolConfig | null;
+  /** SQLite only: the file path (null for :memory:). */
+  readonly file: string | null;
+  close(): Promise<void>;
+}
+
+// int8 (ids from COUNT, epoch-ms timestamps) as JS numbers: all values we store fit in 2^53.
+pg.types.setTypeParser(20, (v) => Number(v));
+
+export interface OpenDbOptions {
+  databaseUrl: string | null;
+  dataDir: string;
+  /** PostgreSQL: put every table in this schema (tests use a fresh schema per app). */
+  pgSchema?: string;
+  /** SQLite: file name inside dataDir. */
+  sqliteFile?: string;
+  poolSize?: number;
+}
+
+export function openDb(opts: OpenDbOptions): Db {
+  if (opts.databaseUrl) {
+    const pgConfig: pg.PoolConfig = {
+      connectionString: opts.databaseUrl,
+      max: opts.poolSize ?? 10,
+      ...(opts.pgSchema ? { options: `-c search_path=${opts.pgSchema}` } : {}),
+    };
+    const pool = new pg.Pool(pgConfig);
+    // An idle client losing its connection must not crash the process; the pool replaces it.
+    pool.on('error', () => {});
+    const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    return { kysely, dialect: 'postgres', pool, pgConfig, file: null, close: () => kysely.destroy() };
+  }
+  fs.mkdirSync(opts.dataDir, { recursive: true });
+  const file = path.join(opts.dataDir, opts.sqliteFile ?? 'keyport.db');
+  const sqlite = new SQLite(file);
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('synchronous = NORMAL');
+  sqlite.pragma('foreign_keys = ON');
+  sqlite.pragma('busy_timeout = 5000');
+  const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  return { kysely, dialect: 'sqlite', pool: null, pgConfig: null, file, close: () => kysely.destroy() };
+}

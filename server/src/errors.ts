@@ -1,0 +1,55 @@
+// One closed set of error codes, one status table, one error body: {error: {code, message}}.
+// Expected failures throw AppError; anything else becomes INTERNAL without details.
+
+export const ERROR_STATUS = {
+  VALIDATION_FAILED: 400,
+  MALFORMED_JSON: 400,
+  ROLE_LACKS_PROJECT_VIEW: 400,
+  HASH_MISMATCH: 400,
+  INVALID_REFERENCE: 400,
+  UNAUTHENTICATED: 401,
+  INVALID_CREDENTIALS: 401,
+  INVALID_KEY: 401,
+  FORBIDDEN: 403,
+  CSRF_FAILED: 403,
+  INVALID_SIGNATURE: 403,
+  NOT_FOUND: 404,
+  EMAIL_TAKEN: 409,
+  NAME_TAKEN: 409,
+  CONFLICT: 409,
+  REQUEST_PENDING: 409,
+  INVALID_STATE: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  RATE_LIMITED: 429,
+  QUOTA_EXCEEDED: 429,
+  INTERNAL: 500,
+  UNAVAILABLE: 503,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>) {
+    super(message);
+    this.code = code;
+    this.status = ERROR_STATUS[code];
+    this.details = details;
+  }
+}
+
+export const notFound = (what = 'Object'): AppError => new AppError('NOT_FOUND', `${what} not found`);
+export const forbidden = (permission: string): AppError =>
+  new AppError('FORBIDDEN', `This action needs the "${permission}" permission`);
+
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string } & Record<string, unknown>;
+}
+
+export function errorBody(err: AppError): ErrorBody {
+  return { error: { code: err.code, message: err.message, ...(err.details ?? {}) } };
+}

@@ -1,0 +1,34 @@
+// Invalidation bus: in-process listeners, and (set by the scale-out layer) a transport that
+// carries the same events to every other instance. Publish after the change is committed.
+export type InvalidationEvent =
+  | { type: 'key'; keyId: number }
+  | { type: 'role'; roleId: number }
+  | { type: 'project'; projectId: number }
+  | { type: 'all' };
+
+type Listener = (e: InvalidationEvent) => void;
+
+export interface EventTransport {
+  send(e: InvalidationEvent): Promise<void>;
+}
+
+export class EventBus {
+  private readonly listeners = new Set<Listener>();
+  transport: EventTransport | null = null;
+
+  on(l: Listener): () => void {
+    this.listeners.add(l);
+    return () => this.listeners.delete(l);
+  }
+
+  /** Deliver locally (from this or another instance). */
+  deliver(e: InvalidationEvent): void {
+    for (const l of this.listeners) l(e);
+  }
+
+  /** Local delivery first, then broadcast; a lost broadcast is bounded by the cache TTL. */
+  async publish(e: InvalidationEvent): Promise<void> {
+    this.deliver(e);
+    if (this.transport) await this.transport.send(e).catch(() => {});
+  }
+}

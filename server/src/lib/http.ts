@@ -1,0 +1,31 @@
+// Schemas and helpers shared by route modules.
+import { type Static, Type } from 'typebox';
+
+export const IdParam = Type.Integer({ minimum: 1, maximum: 2_147_483_647 });
+
+export const ProjectParams = Type.Object({ p: IdParam });
+export type ProjectParams = Static<typeof ProjectParams>;
+
+export const MAX_PAGE_SIZE = 100;
+
+/** page_size above the maximum is capped (not refused): clients asking for "everything" still work. */
+export const PagingQuery = Type.Object({
+  page: Type.Integer({ minimum: 1, default: 1 }),
+  page_size: Type.Integer({ minimum: 1, default: 25 }),
+});
+export type PagingQuery = Static<typeof PagingQuery>;
+
+export function paging(q: { page?: number; page_size?: number }): { limit: number; offset: number } {
+  const limit = Math.min(MAX_PAGE_SIZE, q.page_size ?? 25);
+  const page = q.page ?? 1;
+  return { limit, offset: (page - 1) * limit };
+}
+
+export const ErrorResponse = Type.Object({
+  error: Type.Object({ code: Type.String(), message: Type.String() }, { additionalProperties: true }),
+});
+
+/** Names of secrets, info fields, prefixes. */
+export const NAME_PATTERN = '^[A-Za-z0-9_]+$';
+
+export const Text = (maxLength: number, minLength = 0) => Type.String({ minLength, maxLength });

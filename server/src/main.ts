@@ -1,0 +1,53 @@
+// Entry point: config -> database (migrated) -> keys -> app -> listen; graceful shutdown.
+import { buildApp } from './app.js';
+import { ConfigError, loadConfig } from './config.js';
+import { openDb } from './db/dialect.js';
+import { migrateToLatest } from './db/migrate.js';
+import { seedDemo } from './demo.js';
+import { loadMasterKey } from './lib/master-key.js';
+
+async function main() {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`keyport: configuration error: ${err.message}`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const { master, generated } = loadMasterKey(config.masterKey, config.dataDir);
+  const db = openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  await migrateToLatest(db);
+  const app = await buildApp({ config, db, master });
+  if (generated) app.log.warn('generated a new master key in the data directory (set KEYPORT_MASTER_KEY in production)');
+  if (config.demo) await seedDemo(app);
+
+  let closing = false;
+  const shutdown = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    app.log.info({ signal }, 'shutting down');
+    try {
+      await app.close(); // onClose hooks drain usage counters and stop background jobs
+      await db.close();
+      process.exit(0);
+    } catch (err) {
+      app.log.error({ err }, 'shutdown failed');
+      process.exit(1);
+    }
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+
+  await app.listen({ port: config.port, host: config.host });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  console.log(`Keyport is running at http://localhost:${port}  (API docs: http://localhost:${port}/api/docs)`);
+}
+
+main().catch((err) => {
+  console.error(`keyport: failed to start: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

@@ -1,0 +1,78 @@
+// Accounts (F13): sign-up, login, sessions. Sessions are server-side; the cookie holds a random
+// token whose SHA-256 is stored, so a database leak does not leak live sessions.
+import type { Ctx } from '../../context.js';
+import { AppError } from '../../errors.js';
+import { DAY_MS, toIso } from '../../lib/clock.js';
+import { randomToken, sha256hex } from '../../lib/crypto.js';
+import { hashPassword, verifyPassword } from '../../auth/password.js';
+import * as repo from './repo.js';
+
+export const SESSION_TTL_MS = 30 * DAY_MS;
+
+export interface PublicUser {
+  id: number;
+  email: string;
+  name: string;
+  created_at: string | null;
+}
+
+const toPublic = (u: { id: number; email: string; name: string; created_at: number }): PublicUser => ({
+  id: u.id,
+  email: u.email,
+  name: u.name,
+  created_at: toIso(u.created_at),
+});
+
+export const normalizeEmail = (email: string) => email.trim().toLowerCase();
+
+export async function signUp(ctx: Ctx, input: { email: string; password: string; name: string }): Promise<PublicUser> {
+  const email = normalizeEmail(input.email);
+  const name = input.name.trim();
+  if (!name) throw new AppError('VALIDATION_FAILED', 'name must not be empty');
+  const password_hash = await hashPassword(input.password);
+  const created_at = ctx.clock.now();
+  if (await repo.findUserByEmail(ctx.k, email)) throw new AppError('EMAIL_TAKEN', 'An account with this email exists');
+  try {
+    const id = await repo.insertUser(ctx.k, { email, name, password_hash, created_at });
+    return toPublic({ id, email, name, created_at });
+  } catch (err) {
+    // a concurrent sign-up with the same email lost the race on the unique index
+    if (await repo.findUserByEmail(ctx.k, email)) throw new AppError('EMAIL_TAKEN', 'An account with this email exists');
+    throw err;
+  }
+}
+
+export async function logIn(ctx: Ctx, email: string, password: string) {
+  const user = await repo.findUserByEmail(ctx.k, normalizeEmail(email));
+  const ok = await verifyPassword(password, user?.password_hash ?? null);
+  if (!user || !ok) throw new AppError('INVALID_CREDENTIALS', 'Wrong email or password');
+  return { user: toPublic(user), ...(await createSession(ctx, user.id)) };
+}
+
+export async function createSession(ctx: Ctx, userId: number) {
+  const token = randomToken(32);
+  const csrf_token = randomToken(24);
+  const now = ctx.clock.now();
+  await repo.insertSession(ctx.k, {
+    token_hash: sha256hex(token),
+    user_id: userId,
+    csrf_token,
+    created_at: now,
+    expires_at: now + SESSION_TTL_MS,
+  });
+  return { token, csrf_token };
+}
+
+export async function resolveSession(ctx: Ctx, token: string) {
+  return repo.findSession(ctx.k, sha256hex(token), ctx.clock.now());
+}
+
+export async function logOut(ctx: Ctx, sessionId: number) {
+  await repo.deleteSession(ctx.k, sessionId);
+}
+
+export async function getUser(ctx: Ctx, id: number): Promise<PublicUser> {
+  const u = await repo.findUserById(ctx.k, id);
+  if (!u) throw new AppError('UNAUTHENTICATED', 'Sign in first');
+  return toPublic(u);
+}

@@ -1,0 +1,111 @@
+// Projects (F12). Creating one also creates its owner role (every permission, held by the
+// creator) and its shared data layer, in one transaction.
+import type { Access, Actor } from '../../auth/permissions.js';
+import { ALL_PERMISSIONS } from '../../auth/permissions.js';
+import type { Ctx, Q } from '../../context.js';
+import { toIso } from '../../lib/clock.js';
+import { audit } from '../audit/service.js';
+
+export interface ProjectRow {
+  id: number;
+  name: string;
+  description: string;
+  owner_id: number;
+  created_at: number;
+}
+
+export const toProject = (p: ProjectRow) => ({
+  id: p.id,
+  name: p.name,
+  description: p.description,
+  owner_id: p.owner_id,
+  created_at: toIso(p.created_at),
+});
+
+export async function createProject(
+  ctx: Ctx,
+  actor: Extract<Actor, { kind: 'user' }>,
+  input: { name: string; description?: string | undefined },
+) {
+  return ctx.k.transaction().execute(async (trx) => {
+    const now = ctx.clock.now();
+    const values = { name: input.name.trim(), description: input.description ?? '', owner_id: actor.userId, created_at: now };
+    const { id } = await trx.insertInto('projects').values(values).returning('id').executeTakeFirstOrThrow();
+    const role = await trx
+      .insertInto('roles')
+      .values({
+        project_id: id,
+        name: 'owner',
+        description: 'Every permission; given to the project creator',
+        price_micros: 0,
+        is_public: 0,
+        is_owner: 1,
+        permissions: JSON.stringify(ALL_PERMISSIONS),
+        created_at: now,
+        updated_at: now,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    await trx
+      .insertInto('member_roles')
+      .values({ project_id: id, user_id: actor.userId, role_id: role.id, created_at: now })
+      .execute();
+    await trx
+      .insertInto('data_layers')
+      .values({ project_id: id, name: 'main', kind: 'shared', user_id: null, created_at: now })
+      .execute();
+    await audit(trx, ctx, id, actor, { action: 'project.created', object_type: 'project', object_id: id });
+    return toProject({ id, ...values });
+  });
+}
+
+/** Projects where the user holds a role, or that have a public role. */
+export async function listProjects(ctx: Ctx, userId: number, limit: number, offset: number) {
+  const visible = (q: Q) =>
+    q
+      .selectFrom('projects')
+      .where((eb) =>
+        eb.or([
+          eb('id', 'in', eb.selectFrom('member_roles').select('project_id').where('user_id', '=', userId)),
+          eb('id', 'in', eb.selectFrom('roles').select('project_id').where('is_public', '=', 1)),
+        ]),
+      );
+  const { total } = await visible(ctx.k)
+    .select((eb) => eb.fn.countAll<number>().as('total'))
+    .executeTakeFirstOrThrow();
+  const rows = await visible(ctx.k).selectAll().orderBy('id', 'asc').limit(limit).offset(offset).execute();
+  return { total: Number(total), items: rows.map(toProject) };
+}
+
+export async function getProject(ctx: Ctx, access: Access) {
+  const p = await ctx.k.selectFrom('projects').selectAll().where('id', '=', access.projectId).executeTakeFirstOrThrow();
+  const nodes: Record<string, string[]> = {};
+  for (const [id, perms] of access.nodes) nodes[String(id)] = [...perms];
+  return { ...toProject(p), permissions: { project: [...access.project], nodes }, currency: ctx.config.currency };
+}
+
+export async function updateProject(
+  ctx: Ctx,
+  access: Access,
+  patch: { name?: string | undefined; description?: string | undefined },
+) {
+  const set: { name?: string; description?: string } = {};
+  if (patch.name !== undefined) set.name = patch.name.trim();
+  if (patch.description !== undefined) set.description = patch.description;
+  await ctx.k.transaction().execute(async (trx) => {
+    if (Object.keys(set).length) await trx.updateTable('projects').set(set).where('id', '=', access.projectId).execute();
+    await audit(trx, ctx, access.projectId, access.actor, {
+      action: 'project.updated',
+      object_type: 'project',
+      object_id: access.projectId,
+      details: { fields: Object.keys(set) },
+    });
+  });
+  return getProject(ctx, access);
+}
+
+export async function deleteProject(ctx: Ctx, access: Access) {
+  // Cascades remove nodes, roles, members, templates, keys, layers, packages, secrets.
+  await ctx.k.deleteFrom('projects').where('id', '=', access.projectId).execute();
+  await ctx.events.publish({ type: 'project', projectId: access.projectId });
+}
