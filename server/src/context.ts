@@ -6,6 +6,7 @@ import type { Database } from './db/schema.js';
 import type { Clock } from './lib/clock.js';
 import type { EventBus } from './lib/events.js';
 import type { MasterKey } from './lib/master-key.js';
+import type { SigningKeys } from './modules/keys/signing.js';
 
 export interface Logger {
   info(obj: object | string, msg?: string): void;
@@ -21,6 +22,7 @@ export interface Ctx {
   readonly master: MasterKey;
   readonly events: EventBus;
   readonly log: Logger;
+  readonly signing: SigningKeys;
 }
 
 /** A Kysely handle that may be a transaction; repos accept either. */

@@ -9,11 +9,3 @@ export interface KeyAuthenticator {
   /** The key's current role permissions in its own project; null for any other project. */
   access(actor: KeyActor, projectId: number): Access | null | Promise<Access | null>;
 }
-
-/** Until keys are configured every bearer token is refused. */
-export const noKeys: KeyAuthenticator = {
-  authenticate() {
-    throw new Error('API keys are not enabled');
-  },
-  access: () => null,
-};

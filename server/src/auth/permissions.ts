@@ -35,6 +35,8 @@ export type Actor =
       projectId: number;
       templateId: number;
       roleId: number;
+      /** the role's price per request (micro-units) as cached with this key; metering bills it */
+      priceMicros: number;
     };
 
 /** What an actor may do in one project, resolved once per request. */

@@ -113,6 +113,12 @@ export interface ApiKeysTable {
   created_at: number;
   revoked_at: number | null;
   revoked_reason: string | null;
+  /** iss claim the token was issued with */
+  issuer: string;
+  /** the template's name at issue time (kept after the template is deleted) */
+  template_name: string;
+  /** bumped on every change (revocation); instances poll it to refresh their key directory */
+  updated_at: number;
 }
 
 export interface SigningKeysTable {
@@ -166,6 +172,13 @@ export interface ObjectsTable {
   sha256: string;
   size: number;
   data: Buffer;
+  created_at: number;
+}
+
+/** Which projects may reference an object (migration 002): the uploader's project. */
+export interface ProjectObjectsTable {
+  project_id: number;
+  sha256: string;
   created_at: number;
 }
 
@@ -260,6 +273,7 @@ export interface Database {
   packages: PackagesTable;
   package_files: PackageFilesTable;
   objects: ObjectsTable;
+  project_objects: ProjectObjectsTable;
   usage_buckets: UsageBucketsTable;
   usage_batches: UsageBatchesTable;
   secrets: SecretsTable;

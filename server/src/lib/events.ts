@@ -6,7 +6,7 @@ export type InvalidationEvent =
   | { type: 'project'; projectId: number }
   | { type: 'all' };
 
-type Listener = (e: InvalidationEvent) => void;
+type Listener = (e: InvalidationEvent) => void | Promise<void>;
 
 export interface EventTransport {
   send(e: InvalidationEvent): Promise<void>;
@@ -21,14 +21,17 @@ export class EventBus {
     return () => this.listeners.delete(l);
   }
 
-  /** Deliver locally (from this or another instance). */
-  deliver(e: InvalidationEvent): void {
-    for (const l of this.listeners) l(e);
+  /** Deliver locally (from this or another instance); resolves when every listener has applied it. */
+  async deliver(e: InvalidationEvent): Promise<void> {
+    await Promise.all([...this.listeners].map(async (l) => l(e)));
   }
 
-  /** Local delivery first, then broadcast; a lost broadcast is bounded by the cache TTL. */
+  /**
+   * Local delivery first (so the caller's own instance is consistent when publish resolves), then
+   * broadcast; a lost broadcast is bounded by the cache TTL.
+   */
   async publish(e: InvalidationEvent): Promise<void> {
-    this.deliver(e);
+    await this.deliver(e).catch(() => {});
     if (this.transport) await this.transport.send(e).catch(() => {});
   }
 }

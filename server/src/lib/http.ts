@@ -29,3 +29,9 @@ export const ErrorResponse = Type.Object({
 export const NAME_PATTERN = '^[A-Za-z0-9_]+$';
 
 export const Text = (maxLength: number, minLength = 0) => Type.String({ minLength, maxLength });
+
+/** `{reason?}` body of DELETE/decision routes; absent bodies arrive as null. */
+export const OptionalReason = Type.Union([
+  Type.Object({ reason: Type.Optional(Type.String({ maxLength: 1000 })) }),
+  Type.Null(),
+]);

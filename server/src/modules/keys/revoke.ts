@@ -17,7 +17,7 @@ export async function revokeKeysWhere(
   if (ids.length) {
     await q
       .updateTable('api_keys')
-      .set({ revoked_at: ctx.clock.now(), revoked_reason: reason })
+      .set({ revoked_at: ctx.clock.now(), revoked_reason: reason, updated_at: ctx.clock.now() })
       .where('id', 'in', ids)
       .execute();
   }

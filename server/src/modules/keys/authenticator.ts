@@ -1,0 +1,303 @@
+// Key verification on the hot path. Warm: one hash + one Map lookup + field checks, no await, no
+// database. Cold: one Ed25519 signature check against an in-memory key directory (every live key,
+// loaded at start, kept fresh by invalidation events and by polling `updated_at` every TTL).
+import { hash } from 'node:crypto';
+import type { KeyActor, KeyAuthenticator } from '../../auth/key-auth.js';
+import { type Access, mergePermissions, parsePermissions } from '../../auth/permissions.js';
+import type { Ctx } from '../../context.js';
+import { AppError } from '../../errors.js';
+import type { InvalidationEvent } from '../../lib/events.js';
+import { Lru } from '../../lib/lru.js';
+import { audienceFor } from './tokens.js';
+
+interface KeyInfo {
+  id: number;
+  jti: string;
+  projectId: number;
+  userId: number;
+  templateId: number;
+  roleId: number;
+  issuer: string;
+  expiresAt: number | null;
+  revoked: boolean;
+}
+
+interface RoleInfo {
+  project: ReadonlySet<string>;
+  nodes: ReadonlyMap<number, ReadonlySet<string>>;
+  priceMicros: number;
+  until: number;
+}
+
+interface CachedToken {
+  actor: KeyActor;
+  info: KeyInfo;
+  role: RoleInfo;
+  until: number;
+}
+
+const LEEWAY_S = 30;
+const KID = /^[A-Za-z0-9_-]{1,64}$/;
+const MAX_TOKEN = 4096;
+
+type KeyRow = {
+  id: number;
+  jti: string;
+  project_id: number;
+  user_id: number;
+  template_id: number;
+  role_id: number;
+  issuer: string;
+  expires_at: number | null;
+  revoked_at: number | null;
+  updated_at: number;
+};
+
+const KEY_COLUMNS = [
+  'id',
+  'jti',
+  'project_id',
+  'user_id',
+  'template_id',
+  'role_id',
+  'issuer',
+  'expires_at',
+  'revoked_at',
+  'updated_at',
+] as const;
+
+function reject(): never {
+  throw new AppError('INVALID_KEY', 'The API key is missing, invalid, expired or revoked');
+}
+
+function decodeJson(part: string): Record<string, unknown> {
+  let v: unknown;
+  try {
+    v = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
+  } catch {
+    reject();
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) reject();
+  return v as Record<string, unknown>;
+}
+
+export class KeyDirectory implements KeyAuthenticator {
+  private readonly tokens: Lru<string, CachedToken>;
+  private readonly keys = new Map<string, KeyInfo>();
+  private readonly byId = new Map<number, KeyInfo>();
+  private readonly roles = new Map<number, RoleInfo>();
+  private lastSync = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private unsubscribe: (() => void) | null = null;
+  private readonly ttlMs: number;
+
+  constructor(private readonly ctx: Ctx) {
+    this.tokens = new Lru(ctx.config.cacheMaxKeys);
+    this.ttlMs = ctx.config.cacheTtlSeconds * 1000;
+  }
+
+  async start(): Promise<void> {
+    await this.loadAll();
+    this.unsubscribe = this.ctx.events.on((e) => this.onEvent(e));
+    // Bound on staleness when an invalidation notice is lost: poll changed keys every TTL.
+    const every = Math.max(1000, this.ttlMs);
+    this.timer = setInterval(() => void this.sync().catch(() => {}), every);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.unsubscribe?.();
+  }
+
+  get stats() {
+    return { cachedTokens: this.tokens.size, liveKeys: this.keys.size, roles: this.roles.size };
+  }
+
+  authenticate(token: string): KeyActor | Promise<KeyActor> {
+    if (token.length > MAX_TOKEN) reject();
+    const h = hash('sha256', token, 'base64url');
+    const hit = this.tokens.get(h);
+    if (hit !== undefined) {
+      const now = this.ctx.clock.now();
+      const { info, role } = hit;
+      if (
+        hit.until > now &&
+        !info.revoked &&
+        (info.expiresAt === null || info.expiresAt > now) &&
+        role.until > now &&
+        this.roles.get(info.roleId) === role
+      ) {
+        return hit.actor;
+      }
+      this.tokens.delete(h);
+    }
+    return this.verifyCold(token, h);
+  }
+
+  private async verifyCold(token: string, h: string): Promise<KeyActor> {
+    const parts = token.split('.');
+    if (parts.length !== 3) reject();
+    const [h64, p64, s64] = parts as [string, string, string];
+    const header = decodeJson(h64);
+    // Only our algorithm; `none`, HS*, RS* and any jku/x5u/jwk header are never honoured.
+    if (header.alg !== 'EdDSA' || (header.typ !== undefined && header.typ !== 'JWT')) reject();
+    const kid = header.kid;
+    if (typeof kid !== 'string' || !KID.test(kid)) reject();
+    if (!this.ctx.signing.hasKid(kid) && !(await this.ctx.signing.maybeRefreshFor(kid))) reject();
+    if (!/^[A-Za-z0-9_-]+$/.test(s64)) reject();
+    if (!this.ctx.signing.verify(kid, Buffer.from(`${h64}.${p64}`), Buffer.from(s64, 'base64url'))) reject();
+
+    const c = decodeJson(p64);
+    const now = this.ctx.clock.now();
+    const nowS = now / 1000;
+    if (typeof c.jti !== 'string' || typeof c.iss !== 'string' || typeof c.aud !== 'string') reject();
+    if (typeof c.sub !== 'string' || typeof c.iat !== 'number') reject();
+    if (c.exp !== undefined && (typeof c.exp !== 'number' || c.exp <= nowS)) reject();
+    if (c.nbf !== undefined && (typeof c.nbf !== 'number' || c.nbf > nowS + LEEWAY_S)) reject();
+    if (c.iat > nowS + LEEWAY_S) reject();
+
+    const info = this.keys.get(c.jti) ?? (await this.loadByJti(c.jti));
+    if (!info || info.revoked) reject();
+    if (info.expiresAt !== null && info.expiresAt <= now) reject();
+    if (c.iss !== info.issuer || c.aud !== audienceFor(info.projectId) || c.sub !== String(info.userId)) reject();
+    const role = await this.role(info.roleId);
+    if (!role) reject();
+    const actor: KeyActor = {
+      kind: 'key',
+      keyId: info.id,
+      userId: info.userId,
+      projectId: info.projectId,
+      templateId: info.templateId,
+      roleId: info.roleId,
+      priceMicros: role.priceMicros,
+    };
+    if (this.ttlMs > 0) this.tokens.set(h, { actor, info, role, until: now + this.ttlMs });
+    return actor;
+  }
+
+  access(actor: KeyActor, projectId: number): Access | null | Promise<Access | null> {
+    if (actor.projectId !== projectId) return null;
+    const role = this.roles.get(actor.roleId);
+    if (role && role.until > this.ctx.clock.now()) return { projectId, actor, project: role.project, nodes: role.nodes };
+    return this.role(actor.roleId).then((r) => (r ? { projectId, actor, project: r.project, nodes: r.nodes } : null));
+  }
+
+  private async role(roleId: number): Promise<RoleInfo | null> {
+    const cached = this.roles.get(roleId);
+    const now = this.ctx.clock.now();
+    if (cached && cached.until > now) return cached;
+    const row = await this.ctx.k
+      .selectFrom('roles')
+      .select(['permissions', 'price_micros'])
+      .where('id', '=', roleId)
+      .executeTakeFirst();
+    if (!row) {
+      this.roles.delete(roleId);
+      return null;
+    }
+    const merged = mergePermissions([parsePermissions(row.permissions)]);
+    const info: RoleInfo = { ...merged, priceMicros: Number(row.price_micros), until: now + Math.max(this.ttlMs, 0) };
+    if (this.ttlMs > 0) this.roles.set(roleId, info);
+    return info;
+  }
+
+  private apply(row: KeyRow): KeyInfo {
+    const existing = this.byId.get(row.id);
+    const revoked = row.revoked_at !== null;
+    if (existing) {
+      existing.revoked = revoked; // cached tokens holding this object see it at once
+      existing.roleId = row.role_id; // a template's role changed: cached tokens miss and re-resolve
+      if (revoked) {
+        this.keys.delete(existing.jti);
+        this.byId.delete(existing.id);
+      }
+      return existing;
+    }
+    const info: KeyInfo = {
+      id: row.id,
+      jti: row.jti,
+      projectId: row.project_id,
+      userId: row.user_id,
+      templateId: row.template_id,
+      roleId: row.role_id,
+      issuer: row.issuer,
+      expiresAt: row.expires_at,
+      revoked,
+    };
+    if (!revoked) {
+      this.keys.set(info.jti, info);
+      this.byId.set(info.id, info);
+    }
+    return info;
+  }
+
+  private track(rows: KeyRow[]) {
+    for (const r of rows) {
+      this.apply(r);
+      if (r.updated_at > this.lastSync) this.lastSync = r.updated_at;
+    }
+  }
+
+  private async loadAll(): Promise<void> {
+    const rows = await this.ctx.k.selectFrom('api_keys').select(KEY_COLUMNS).where('revoked_at', 'is', null).execute();
+    this.track(rows);
+    const max = await this.ctx.k
+      .selectFrom('api_keys')
+      .select((eb) => eb.fn.max('updated_at').as('m'))
+      .executeTakeFirst();
+    this.lastSync = Math.max(this.lastSync, Number(max?.m ?? 0));
+  }
+
+  /** Changes since the last sync (with a margin for clock skew between instances). */
+  async sync(): Promise<void> {
+    const rows = await this.ctx.k
+      .selectFrom('api_keys')
+      .select(KEY_COLUMNS)
+      .where('updated_at', '>=', this.lastSync - 5000)
+      .execute();
+    this.track(rows);
+    this.roles.clear();
+  }
+
+  private async loadByJti(jti: string): Promise<KeyInfo | null> {
+    if (jti.length > 64) return null;
+    const row = await this.ctx.k.selectFrom('api_keys').select(KEY_COLUMNS).where('jti', '=', jti).executeTakeFirst();
+    return row ? this.apply(row) : null;
+  }
+
+  private async loadById(id: number): Promise<void> {
+    const row = await this.ctx.k.selectFrom('api_keys').select(KEY_COLUMNS).where('id', '=', id).executeTakeFirst();
+    if (row) this.apply(row);
+    else {
+      const gone = this.byId.get(id);
+      if (gone) this.markGone(gone);
+    }
+  }
+
+  private async onEvent(e: InvalidationEvent): Promise<void> {
+    switch (e.type) {
+      case 'key':
+        await this.loadById(e.keyId);
+        return;
+      case 'role':
+        this.roles.delete(e.roleId);
+        return;
+      case 'project':
+        for (const info of [...this.byId.values()]) if (info.projectId === e.projectId) this.markGone(info);
+        return;
+      case 'all':
+        this.tokens.clear();
+        this.roles.clear();
+        for (const info of [...this.byId.values()]) this.markGone(info);
+        await this.loadAll();
+        return;
+    }
+  }
+
+  private markGone(info: KeyInfo) {
+    info.revoked = true;
+    this.keys.delete(info.jti);
+    this.byId.delete(info.id);
+  }
+}

@@ -1,0 +1,42 @@
+// Tokens are never stored: a key row holds its claims, and Ed25519 signatures are deterministic,
+// so the holder's token is re-derived (identically) whenever they ask for it.
+import type { Ctx } from '../../context.js';
+import { notFound } from '../../errors.js';
+
+export interface KeyClaimsRow {
+  jti: string;
+  kid: string;
+  issuer: string;
+  project_id: number;
+  user_id: number;
+  issued_at: number;
+  expires_at: number | null;
+}
+
+export const audienceFor = (projectId: number) => `keyport:project:${projectId}`;
+
+/** Claims hold identifiers only: no permissions, no secrets. */
+export function claimsFor(row: KeyClaimsRow): Record<string, string | number> {
+  return {
+    iss: row.issuer,
+    aud: audienceFor(row.project_id),
+    sub: String(row.user_id),
+    jti: row.jti,
+    iat: Math.floor(row.issued_at / 1000),
+    ...(row.expires_at !== null ? { exp: Math.floor(row.expires_at / 1000) } : {}),
+  };
+}
+
+export function signKey(ctx: Ctx, row: KeyClaimsRow): Promise<string> {
+  return ctx.signing.signWith(row.kid, claimsFor(row));
+}
+
+export async function tokenForKey(ctx: Ctx, keyId: number): Promise<string> {
+  const row = await ctx.k
+    .selectFrom('api_keys')
+    .select(['jti', 'kid', 'issuer', 'project_id', 'user_id', 'issued_at', 'expires_at'])
+    .where('id', '=', keyId)
+    .executeTakeFirst();
+  if (!row) throw notFound('API key');
+  return signKey(ctx, row);
+}

@@ -1,0 +1,121 @@
+// Notifications (F4): an in-app notice and an email per recipient, written in the caller's
+// transaction (never lost with the event, never blocking it). Mail leaves through the outbox.
+import type { Ctx, Q } from '../../context.js';
+import { toIso } from '../../lib/clock.js';
+
+export interface Notice {
+  kind: string;
+  projectId: number | null;
+  title: string;
+  body: string;
+  /** path inside the web UI, e.g. /projects/1/api-keys#requests */
+  link: string;
+}
+
+export async function notify(q: Q, ctx: Ctx, userIds: number[], notice: Notice): Promise<void> {
+  const ids = [...new Set(userIds)];
+  if (!ids.length) return;
+  const now = ctx.clock.now();
+  await q
+    .insertInto('notifications')
+    .values(
+      ids.map((user_id) => ({
+        user_id,
+        project_id: notice.projectId,
+        kind: notice.kind,
+        title: notice.title,
+        body: notice.body,
+        link: notice.link,
+        created_at: now,
+        read_at: null,
+      })),
+    )
+    .execute();
+  const users = await q.selectFrom('users').select(['email', 'name']).where('id', 'in', ids).execute();
+  const url = `${ctx.config.publicUrl}${notice.link}`;
+  await q
+    .insertInto('outbox')
+    .values(
+      users.map((u) => ({
+        to_email: u.email,
+        subject: `[Keyport] ${notice.title}`,
+        body: `Hello ${u.name},\n\n${notice.body}\n\nOpen: ${url}\n\n— Keyport`,
+        status: 'pending' as const,
+        attempts: 0,
+        next_attempt_at: now,
+        locked_until: null,
+        last_error: null,
+        created_at: now,
+        sent_at: null,
+      })),
+    )
+    .execute();
+}
+
+/** Users holding project_manage in a project (through any of their roles). */
+export async function managersOf(q: Q, projectId: number): Promise<number[]> {
+  const rows = await q
+    .selectFrom('member_roles')
+    .innerJoin('roles', 'roles.id', 'member_roles.role_id')
+    .select(['member_roles.user_id', 'roles.permissions'])
+    .where('member_roles.project_id', '=', projectId)
+    .execute();
+  return [
+    ...new Set(
+      rows.filter((r) => (JSON.parse(r.permissions).project ?? []).includes('project_manage')).map((r) => r.user_id),
+    ),
+  ];
+}
+
+export async function listNotifications(ctx: Ctx, userId: number, limit: number, offset: number) {
+  const base = ctx.k.selectFrom('notifications').where('user_id', '=', userId);
+  const counts = await base
+    .select((eb) => [
+      eb.fn.countAll<number>().as('total'),
+      eb.fn.sum<number>(eb.case().when('read_at', 'is', null).then(1).else(0).end()).as('unread'),
+    ])
+    .executeTakeFirstOrThrow();
+  const rows = await base.selectAll().orderBy('id', 'desc').limit(limit).offset(offset).execute();
+  return {
+    total: Number(counts.total),
+    unread: Number(counts.unread ?? 0),
+    items: rows.map((n) => ({
+      id: n.id,
+      kind: n.kind,
+      project_id: n.project_id,
+      title: n.title,
+      body: n.body,
+      link: n.link,
+      created_at: toIso(n.created_at),
+      read_at: toIso(n.read_at),
+    })),
+  };
+}
+
+export async function markRead(ctx: Ctx, userId: number, ids: number[] | undefined) {
+  let q = ctx.k.updateTable('notifications').set({ read_at: ctx.clock.now() }).where('user_id', '=', userId).where('read_at', 'is', null);
+  if (ids) q = q.where('id', 'in', ids.length ? ids : [0]);
+  const res = await q.executeTakeFirst();
+  return { marked: Number(res.numUpdatedRows) };
+}
+
+/** Mail addressed to me: the outbox the UI shows when no SMTP server is configured. */
+export async function myMail(ctx: Ctx, userId: number, limit: number, offset: number) {
+  const user = await ctx.k.selectFrom('users').select('email').where('id', '=', userId).executeTakeFirstOrThrow();
+  const base = ctx.k.selectFrom('outbox').where('to_email', '=', user.email);
+  const { total } = await base.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow();
+  const rows = await base.selectAll().orderBy('id', 'desc').limit(limit).offset(offset).execute();
+  return {
+    total: Number(total),
+    smtp_configured: ctx.config.smtpUrl !== null,
+    items: rows.map((m) => ({
+      id: m.id,
+      subject: m.subject,
+      body: m.body,
+      status: m.status,
+      attempts: m.attempts,
+      created_at: toIso(m.created_at),
+      sent_at: toIso(m.sent_at),
+    })),
+  };
+}

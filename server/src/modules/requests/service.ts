@@ -1,0 +1,296 @@
+// Key requests (F2, F3): request → approve (issues the key + personal data layer) / reject,
+// or cancel by the requester. Offers show each template with the caller's state.
+import type { Access } from '../../auth/permissions.js';
+import type { Ctx, Q } from '../../context.js';
+import { AppError, notFound } from '../../errors.js';
+import { DAY_MS, toIso } from '../../lib/clock.js';
+import { randomToken } from '../../lib/crypto.js';
+import { formatMoney } from '../../lib/money.js';
+import { audit } from '../audit/service.js';
+import { managersOf, notify } from '../notifications/service.js';
+import { fieldsOf } from '../templates/service.js';
+
+type UserActor = { kind: 'user'; userId: number; sessionId: number };
+
+export type OfferState = 'available' | 'pending' | 'received' | 'rejected' | 'revoked';
+
+export async function listOffers(ctx: Ctx, projectId: number, userId: number) {
+  const templates = await ctx.k
+    .selectFrom('api_key_templates as t')
+    .innerJoin('roles as r', 'r.id', 't.role_id')
+    .select(['t.id', 't.name', 't.description', 't.lifetime_days', 'r.price_micros'])
+    .where('t.project_id', '=', projectId)
+    .orderBy('t.id')
+    .execute();
+  const ids = templates.map((t) => t.id);
+  const [requests, keys, fields] = await Promise.all([
+    ids.length
+      ? ctx.k.selectFrom('key_requests').selectAll().where('user_id', '=', userId).where('template_id', 'in', ids).orderBy('id', 'desc').execute()
+      : [],
+    ids.length
+      ? ctx.k.selectFrom('api_keys').selectAll().where('user_id', '=', userId).where('template_id', 'in', ids).orderBy('id', 'desc').execute()
+      : [],
+    fieldsOf(ctx.k, ids),
+  ]);
+  const now = ctx.clock.now();
+  return templates.map((t) => {
+    const req = requests.find((r) => r.template_id === t.id);
+    const key = keys.find((k) => k.template_id === t.id);
+    const live = key && key.revoked_at === null && (key.expires_at === null || key.expires_at > now) ? key : undefined;
+    let state: OfferState = 'available';
+    let at: number | null = null;
+    let reason: string | null = null;
+    if (live) {
+      state = 'received';
+      at = live.created_at;
+    } else if (req?.status === 'pending') {
+      state = 'pending';
+      at = req.created_at;
+    } else {
+      // the most recent ending decides: a rejection, or a revocation/expiry of the last key
+      const keyEnd = key ? (key.revoked_at ?? key.expires_at) : null;
+      const rejectedAt = req?.status === 'rejected' ? req.decided_at : null;
+      if (keyEnd !== null && (rejectedAt === null || keyEnd >= rejectedAt)) {
+        state = 'revoked';
+        at = keyEnd;
+        reason = key?.revoked_reason ?? 'expired';
+      } else if (rejectedAt !== null) {
+        state = 'rejected';
+        at = rejectedAt;
+        reason = req?.reason ?? null;
+      }
+    }
+    return {
+      template_id: t.id,
+      name: t.name,
+      description: t.description,
+      price_per_request: formatMoney(t.price_micros),
+      currency: ctx.config.currency,
+      lifetime_days: t.lifetime_days,
+      fields: (fields.get(t.id) ?? []).map((f) => ({ name: f.name, description: f.description })),
+      state,
+      at: toIso(at),
+      reason,
+      request_id: state === 'pending' ? (req?.id ?? null) : null,
+      key_id: state === 'received' ? (live?.id ?? null) : null,
+    };
+  });
+}
+
+const toRequest = (r: {
+  id: number;
+  project_id: number;
+  template_id: number;
+  user_id: number;
+  status: string;
+  reason: string | null;
+  created_at: number;
+  decided_at: number | null;
+}) => ({
+  id: r.id,
+  project_id: r.project_id,
+  template_id: r.template_id,
+  user_id: r.user_id,
+  status: r.status,
+  reason: r.reason,
+  created_at: toIso(r.created_at),
+  decided_at: toIso(r.decided_at),
+});
+
+export async function createRequest(ctx: Ctx, access: Access, actor: UserActor, templateId: number) {
+  const { projectId } = access;
+  const result = await ctx.k.transaction().execute(async (trx) => {
+    const t = await trx
+      .selectFrom('api_key_templates')
+      .select(['id', 'name'])
+      .where('id', '=', templateId)
+      .where('project_id', '=', projectId)
+      .executeTakeFirst();
+    if (!t) throw notFound('Template');
+    const pending = await trx
+      .selectFrom('key_requests')
+      .select('id')
+      .where('user_id', '=', actor.userId)
+      .where('template_id', '=', templateId)
+      .where('status', '=', 'pending')
+      .executeTakeFirst();
+    if (pending) throw new AppError('REQUEST_PENDING', 'You already have a pending request for this key');
+    const now = ctx.clock.now();
+    const live = await trx
+      .selectFrom('api_keys')
+      .select('id')
+      .where('user_id', '=', actor.userId)
+      .where('template_id', '=', templateId)
+      .where('revoked_at', 'is', null)
+      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
+      .executeTakeFirst();
+    if (live) throw new AppError('CONFLICT', 'You already hold a key from this template');
+    const values = { project_id: projectId, template_id: templateId, user_id: actor.userId, status: 'pending' as const, reason: null, created_at: now, decided_at: null, decided_by: null };
+    const { id } = await trx.insertInto('key_requests').values(values).returning('id').executeTakeFirstOrThrow();
+    const requester = await trx.selectFrom('users').select(['name', 'email']).where('id', '=', actor.userId).executeTakeFirstOrThrow();
+    const project = await trx.selectFrom('projects').select('name').where('id', '=', projectId).executeTakeFirstOrThrow();
+    await notify(trx, ctx, await managersOf(trx, projectId), {
+      kind: 'key_request.created',
+      projectId,
+      title: `API key request: ${t.name}`,
+      body: `${requester.name} <${requester.email}> requests the API key "${t.name}" of project "${project.name}".`,
+      link: `/projects/${projectId}/api-keys#requests`,
+    });
+    await audit(trx, ctx, projectId, actor, { action: 'key.requested', object_type: 'key_request', object_id: id, details: { template_id: templateId } });
+    return toRequest({ id, ...values });
+  });
+  // A race between two identical requests is settled here: keep the oldest pending one.
+  const dupes = await ctx.k
+    .selectFrom('key_requests')
+    .select('id')
+    .where('user_id', '=', actor.userId)
+    .where('template_id', '=', templateId)
+    .where('status', '=', 'pending')
+    .orderBy('id')
+    .execute();
+  if (dupes.length > 1 && dupes[0]?.id !== result.id) {
+    await ctx.k.deleteFrom('key_requests').where('id', '=', result.id).execute();
+    throw new AppError('REQUEST_PENDING', 'You already have a pending request for this key');
+  }
+  return result;
+}
+
+async function requireRequest(q: Q, projectId: number, requestId: number) {
+  const r = await q.selectFrom('key_requests').selectAll().where('id', '=', requestId).where('project_id', '=', projectId).executeTakeFirst();
+  if (!r) throw notFound('Request');
+  return r;
+}
+
+export async function cancelRequest(ctx: Ctx, access: Access, actor: UserActor, requestId: number) {
+  return ctx.k.transaction().execute(async (trx) => {
+    const r = await requireRequest(trx, access.projectId, requestId);
+    if (r.user_id !== actor.userId) throw notFound('Request');
+    if (r.status !== 'pending') throw new AppError('INVALID_STATE', `The request is already ${r.status}`);
+    const now = ctx.clock.now();
+    await trx.updateTable('key_requests').set({ status: 'cancelled', decided_at: now }).where('id', '=', requestId).where('status', '=', 'pending').execute();
+    await audit(trx, ctx, access.projectId, actor, { action: 'key.request_cancelled', object_type: 'key_request', object_id: requestId });
+    return toRequest({ ...r, status: 'cancelled', decided_at: now });
+  });
+}
+
+export async function listRequests(ctx: Ctx, projectId: number, status: string | undefined, limit: number, offset: number) {
+  let base = ctx.k.selectFrom('key_requests as kr').where('kr.project_id', '=', projectId);
+  if (status) base = base.where('kr.status', '=', status as 'pending');
+  const { total } = await base.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow();
+  const rows = await base
+    .innerJoin('users as u', 'u.id', 'kr.user_id')
+    .leftJoin('api_key_templates as t', 't.id', 'kr.template_id')
+    .selectAll('kr')
+    .select(['u.name as user_name', 'u.email as user_email', 't.name as template_name'])
+    .orderBy('kr.id', 'desc')
+    .limit(limit)
+    .offset(offset)
+    .execute();
+  return {
+    total: Number(total),
+    items: rows.map((r) => ({
+      ...toRequest(r),
+      template_name: r.template_name ?? '(deleted template)',
+      user: { id: r.user_id, name: r.user_name, email: r.user_email },
+    })),
+  };
+}
+
+/** Approve: issue the key and the requester's personal data layer in one transaction. */
+export async function approveRequest(ctx: Ctx, access: Access, requestId: number) {
+  const { projectId } = access;
+  const key = await ctx.k.transaction().execute(async (trx) => {
+    const r = await requireRequest(trx, projectId, requestId);
+    if (r.status !== 'pending') throw new AppError('INVALID_STATE', `The request is already ${r.status}`);
+    const t = await trx.selectFrom('api_key_templates').selectAll().where('id', '=', r.template_id).executeTakeFirst();
+    if (!t) throw new AppError('INVALID_STATE', 'The template of this request was deleted');
+    const now = ctx.clock.now();
+    const claimed = await trx
+      .updateTable('key_requests')
+      .set({ status: 'approved', decided_at: now, decided_by: access.actor.userId })
+      .where('id', '=', requestId)
+      .where('status', '=', 'pending')
+      .executeTakeFirst();
+    if (Number(claimed.numUpdatedRows) !== 1) throw new AppError('INVALID_STATE', 'The request was decided concurrently');
+    const values = {
+      project_id: projectId,
+      template_id: t.id,
+      role_id: t.role_id,
+      user_id: r.user_id,
+      request_id: r.id,
+      jti: randomToken(16),
+      kid: ctx.signing.activeKid,
+      issuer: ctx.config.publicUrl,
+      template_name: t.name,
+      issued_at: now,
+      expires_at: t.lifetime_days ? now + t.lifetime_days * DAY_MS : null,
+      created_at: now,
+      revoked_at: null,
+      revoked_reason: null,
+      updated_at: now,
+    };
+    const { id } = await trx.insertInto('api_keys').values(values).returning('id').executeTakeFirstOrThrow();
+    await ensurePersonalLayer(trx, ctx, projectId, r.user_id);
+    const project = await trx.selectFrom('projects').select('name').where('id', '=', projectId).executeTakeFirstOrThrow();
+    await notify(trx, ctx, [r.user_id], {
+      kind: 'key_request.approved',
+      projectId,
+      title: `API key approved: ${t.name}`,
+      body: `Your request for the API key "${t.name}" of project "${project.name}" was approved. Copy the token from the project's About page.`,
+      link: `/projects/${projectId}/about#api-keys`,
+    });
+    await audit(trx, ctx, projectId, access.actor, { action: 'key.approved', object_type: 'api_key', object_id: id, details: { request_id: r.id, user_id: r.user_id } });
+    const user = await trx.selectFrom('users').select(['id', 'name', 'email']).where('id', '=', r.user_id).executeTakeFirstOrThrow();
+    return {
+      id,
+      project_id: projectId,
+      template_id: t.id,
+      template_name: t.name,
+      role_id: t.role_id,
+      request_id: r.id,
+      user,
+      received_at: toIso(now),
+      expires_at: toIso(values.expires_at),
+      revoked_at: null,
+    };
+  });
+  await ctx.events.publish({ type: 'key', keyId: key.id });
+  return key;
+}
+
+export async function ensurePersonalLayer(q: Q, ctx: Ctx, projectId: number, userId: number): Promise<number> {
+  const existing = await q
+    .selectFrom('data_layers')
+    .select('id')
+    .where('project_id', '=', projectId)
+    .where('user_id', '=', userId)
+    .where('kind', '=', 'personal')
+    .executeTakeFirst();
+  if (existing) return existing.id;
+  const { id } = await q
+    .insertInto('data_layers')
+    .values({ project_id: projectId, name: `personal-${userId}`, kind: 'personal', user_id: userId, created_at: ctx.clock.now() })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return id;
+}
+
+export async function rejectRequest(ctx: Ctx, access: Access, requestId: number, reason: string | undefined) {
+  return ctx.k.transaction().execute(async (trx) => {
+    const r = await requireRequest(trx, access.projectId, requestId);
+    if (r.status !== 'pending') throw new AppError('INVALID_STATE', `The request is already ${r.status}`);
+    const now = ctx.clock.now();
+    const why = reason?.trim() || null;
+    await trx.updateTable('key_requests').set({ status: 'rejected', reason: why, decided_at: now, decided_by: access.actor.userId }).where('id', '=', requestId).execute();
+    const t = await trx.selectFrom('api_key_templates').select('name').where('id', '=', r.template_id).executeTakeFirst();
+    await notify(trx, ctx, [r.user_id], {
+      kind: 'key_request.rejected',
+      projectId: access.projectId,
+      title: `API key request rejected: ${t?.name ?? ''}`,
+      body: `Your request for the API key "${t?.name ?? ''}" was rejected.${why ? ` Reason: ${why}` : ''} You may request it again.`,
+      link: `/projects/${access.projectId}/about#api-keys`,
+    });
+    await audit(trx, ctx, access.projectId, access.actor, { action: 'key.rejected', object_type: 'key_request', object_id: requestId, details: { reason: why } });
+    return toRequest({ ...r, status: 'rejected', reason: why, decided_at: now });
+  });
+}
