@@ -1,11 +1,14 @@
 // On an empty database: demo accounts (printed), a project with input -> compute -> output nodes,
 // an `api-client` role and an API key template whose info fields point at the project and nodes.
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { signUp } from './modules/accounts/service.js';
 import { createLink, createNode } from './modules/nodes/service.js';
 import { createProject } from './modules/projects/service.js';
 import { createRole } from './modules/roles/service.js';
+import { addField, createTemplate } from './modules/templates/service.js';
 import { loadUserAccess } from './auth/access.js';
 
 export interface DemoInfo {
@@ -51,6 +54,26 @@ export async function seedDemo(app: FastifyInstance): Promise<DemoInfo | null> {
       nodes: { [input.id]: ['package_create'], [output.id]: ['package_view'] },
     },
   });
+  // Every signed-in user may see the project's About page and request its key.
+  await createRole(ctx, access, {
+    name: 'visitor',
+    description: 'Every signed-in user: sees the About page and can request an API key',
+    is_public: true,
+    permissions: { project: ['project_view'] },
+  });
+  const template = await createTemplate(ctx, access, {
+    name: 'Calculator API',
+    role_id: role.id,
+    description: 'Post numbers to the input node; fetch their sum from the output node.',
+  });
+  const fields: [string, string, number][] = [
+    ['project', 'Project ID', project.id],
+    ['input', 'Input node ID: post data packages here', input.id],
+    ['output', 'Output node ID: fetch result packages here', output.id],
+  ];
+  for (const [name, description, value] of fields) {
+    await addField(ctx, access, template.id, { name, description, value: String(value) });
+  }
   const info: DemoInfo = {
     owner,
     client,
@@ -59,14 +82,21 @@ export async function seedDemo(app: FastifyInstance): Promise<DemoInfo | null> {
     roleId: role.id,
   };
   for (const extend of demoExtensions) await extend(app, info);
+  const credentials = [
+    `owner:  ${owner.email}  password: ${owner.password}`,
+    `client: ${client.email}  password: ${client.password}`,
+  ];
+  // Kept next to the database (0600) so the printed passwords can be found again.
+  const file = path.join(ctx.config.dataDir, 'demo-credentials.txt');
+  fs.mkdirSync(ctx.config.dataDir, { recursive: true });
+  fs.writeFileSync(file, `${credentials.join('\n')}\n`, { mode: 0o600 });
   console.log(
     [
       '',
       'Demo data created:',
-      `  owner:  ${owner.email}  password: ${owner.password}`,
-      `  client: ${client.email}  password: ${client.password}`,
+      ...credentials.map((c) => `  ${c}`),
       `  project "${project.name}" (id ${project.id}) with nodes input=${input.id}, sum=${compute.id}, output=${output.id}`,
-      '  (these passwords are shown once; set KEYPORT_DEMO=0 to start without demo data)',
+      `  (credentials saved in ${file}; set KEYPORT_DEMO=0 to start without demo data)`,
       '',
     ].join('\n'),
   );
