@@ -24,6 +24,8 @@ export const ERROR_STATUS = {
   RATE_LIMITED: 429,
   QUOTA_EXCEEDED: 429,
   INTERNAL: 500,
+  /** a stored secret or data key failed authenticated decryption (tampered, moved, wrong master key) */
+  DECRYPTION_FAILED: 500,
   UNAVAILABLE: 503,
 } as const;
 
