@@ -1,13 +1,15 @@
 // Entry point: config -> database (migrated) -> keys -> app -> listen; graceful shutdown.
+import cluster from 'node:cluster';
 import { buildApp } from './app.js';
-import { ConfigError, loadConfig } from './config.js';
+import { reportListening, runPrimary } from './cluster.js';
+import { type Config, ConfigError, loadConfig } from './config.js';
 import { openDb } from './db/dialect.js';
 import { migrateToLatest } from './db/migrate.js';
 import { seedDemo } from './demo.js';
 import { loadMasterKey } from './lib/master-key.js';
 
 async function main() {
-  let config;
+  let config: Config;
   try {
     config = loadConfig();
   } catch (err) {
@@ -17,6 +19,8 @@ async function main() {
     }
     throw err;
   }
+  // KEYPORT_WORKERS=N: this process supervises N workers, each running the rest of main().
+  if (config.workers > 1 && cluster.isPrimary) return runPrimary(config);
   const { master, generated } = loadMasterKey(config.masterKey, config.dataDir);
   const db = openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   await migrateToLatest(db);
@@ -44,6 +48,7 @@ async function main() {
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
+  if (cluster.isWorker) return reportListening(port); // the primary prints one banner
   console.log(`Keyport is running at http://localhost:${port}  (API docs: http://localhost:${port}/api/docs)`);
 }
 

@@ -99,7 +99,7 @@ export async function makeTestApp(
   };
 }
 
-type Body = Record<string, unknown> | unknown[] | undefined;
+type Body = object | undefined;
 
 /** A signed-in person: sends the session cookie and CSRF token like the web UI does. */
 export class UserSession {

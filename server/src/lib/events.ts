@@ -27,11 +27,10 @@ export class EventBus {
   }
 
   /**
-   * Local delivery first (so the caller's own instance is consistent when publish resolves), then
-   * broadcast; a lost broadcast is bounded by the cache TTL.
+   * Local delivery and broadcast in parallel; resolves when this instance has applied the change
+   * (so the caller's next request sees it). A lost broadcast is bounded by the cache TTL.
    */
   async publish(e: InvalidationEvent): Promise<void> {
-    await this.deliver(e).catch(() => {});
-    if (this.transport) await this.transport.send(e).catch(() => {});
+    await Promise.all([this.deliver(e).catch(() => {}), this.transport?.send(e).catch(() => {})]);
   }
 }

@@ -99,8 +99,9 @@ export class KeyDirectory implements KeyAuthenticator {
   async start(): Promise<void> {
     await this.loadAll();
     this.unsubscribe = this.ctx.events.on((e) => this.onEvent(e));
-    // Bound on staleness when an invalidation notice is lost: poll changed keys every TTL.
-    const every = Math.max(1000, this.ttlMs);
+    // Bound on staleness when an invalidation notice is lost: poll changed keys every TTL/2, so
+    // poll period + query time stays within the TTL.
+    const every = Math.max(500, this.ttlMs / 2);
     this.timer = setInterval(() => void this.sync().catch(() => {}), every);
     this.timer.unref();
   }

@@ -18,7 +18,13 @@ export class OutboxSender {
     smtpUrl: string,
     private readonly intervalMs = 1000,
   ) {
-    this.transport = nodemailer.createTransport(smtpUrl);
+    // Timeouts well below the claim lock, so a slow relay cannot outlive the lock and let a
+    // second instance send the same message.
+    this.transport = nodemailer.createTransport(smtpUrl, {
+      connectionTimeout: 10_000,
+      greetingTimeout: 10_000,
+      socketTimeout: 30_000,
+    } as object);
   }
 
   start(): void {
@@ -57,6 +63,8 @@ export class OutboxSender {
         .set({ locked_until: now + LOCK_MS })
         .where('id', '=', mail.id)
         .where('status', '=', 'pending')
+        .where('attempts', '=', mail.attempts) // unchanged since we read it: no stale retry
+        .where('next_attempt_at', '<=', now)
         .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<', now)]))
         .executeTakeFirst();
       if (Number(claim.numUpdatedRows) !== 1) continue; // another instance has it
