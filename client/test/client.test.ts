@@ -63,6 +63,9 @@ beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'keyport-client-'));
 });
 afterAll(async () => {
+  // A connection a client opened without sending a request yet (e.g. a fetch aborted while the
+  // worker stopped) counts as active for Node until headersTimeout (60 s) and would hold app.close().
+  t?.app.server.closeAllConnections();
   await t?.close();
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
 });

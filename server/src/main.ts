@@ -34,6 +34,9 @@ async function main() {
     closing = true;
     app.log.info({ signal }, 'shutting down');
     try {
+      // A connection that never sends a request would hold close() open until Node's header
+      // timeout; after a grace period for in-flight requests, cut the remaining connections.
+      setTimeout(() => app.server.closeAllConnections(), 10_000).unref();
       await app.close(); // onClose hooks drain usage counters and stop background jobs
       await db.close();
       process.exit(0);

@@ -1,0 +1,33 @@
+// @keyport/client — the data-plane client (a TypeScript ServerProxy) and the worker loop.
+export {
+  type ClientOptions,
+  type DataLayer,
+  type Field,
+  type FileRef,
+  type FromSecretsOptions,
+  fieldsToObject,
+  type Id,
+  KeyportClient,
+  KeyportError,
+  looksBinary,
+  type NewPackage,
+  type PackageInfo,
+  type RemoteFile,
+  type SearchFilter,
+  type SearchResult,
+  ServerProxy,
+  sha256hex,
+  sleep,
+  TimeoutError,
+  type WaitOptions,
+} from './client.js';
+export {
+  type HandlerContext,
+  type HandlerResult,
+  type InputPackage,
+  type ResultFile,
+  runWorker,
+  type WorkerOptions,
+  type WorkerStats,
+  worker,
+} from './worker.js';

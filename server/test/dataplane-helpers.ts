@@ -1,0 +1,82 @@
+// Helpers shared by the data-plane tests (signed-in users; key holders come from keys-helpers.ts).
+import { createHash } from 'node:crypto';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import type { UserSession } from './helpers.js';
+
+export const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
+
+/** A role with the given permissions, assigned to `member` (added by email). Returns the role id. */
+export async function grant(
+  owner: UserSession,
+  projectId: number,
+  member: UserSession,
+  permissions: { project: string[]; nodes?: Record<string, string[]> },
+  name = `r${Math.random().toString(36).slice(2, 8)}`,
+): Promise<number> {
+  const role = await owner.post(`/api/projects/${projectId}/roles`, {
+    name,
+    permissions: { nodes: {}, ...permissions },
+  });
+  if (role.statusCode !== 201) throw new Error(`role: ${role.statusCode} ${role.body}`);
+  const roleId = role.json().id as number;
+  const res = await owner.post(`/api/projects/${projectId}/members`, { email: member.user.email, role_ids: [roleId] });
+  if (res.statusCode !== 201) throw new Error(`member: ${res.statusCode} ${res.body}`);
+  return roleId;
+}
+
+/** A personal layer as the key-approval flow creates it (one per project + user). */
+export async function personalLayer(app: FastifyInstance, projectId: number, userId: number): Promise<number> {
+  const row = await app.ctx.k
+    .insertInto('data_layers')
+    .values({
+      project_id: projectId,
+      name: `personal-${userId}`,
+      kind: 'personal',
+      user_id: userId,
+      created_at: Date.now(),
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return row.id;
+}
+
+/** path + query of an absolute URL, for app.inject */
+export const pathOf = (url: string) => {
+  const u = new URL(url);
+  return `${u.pathname}${u.search}`;
+};
+
+/** Raw transfer without any credential, like the Python client's raw_session. */
+export function raw(
+  app: FastifyInstance,
+  method: 'GET' | 'PUT',
+  url: string,
+  body?: Buffer,
+  contentType = 'application/octet-stream',
+): Promise<LightMyRequestResponse> {
+  return app.inject({
+    method,
+    url: pathOf(url),
+    ...(body !== undefined ? { payload: body, headers: { 'content-type': contentType } } : {}),
+  });
+}
+
+/** Uploads bytes to a project the way ServerProxy.upload_project_file does; returns the file ref. */
+export async function upload(
+  app: FastifyInstance,
+  put: (url: string) => Promise<LightMyRequestResponse>,
+  projectId: number,
+  bytes: Buffer,
+  name: string,
+  type = 'text/plain',
+) {
+  const hash = sha(bytes);
+  const res = await put(`/api/projects/${projectId}/objects/${hash}`);
+  if (res.statusCode !== 200) throw new Error(`object: ${res.statusCode} ${res.body}`);
+  const link = res.json() as string | null;
+  if (link !== null) {
+    const up = await raw(app, 'PUT', link, bytes, type);
+    if (up.statusCode !== 200) throw new Error(`raw put: ${up.statusCode} ${up.body}`);
+  }
+  return { name, content_hash: hash, type, is_executable: false, is_binary: false, size: bytes.length };
+}
