@@ -6,6 +6,7 @@ import { type Config, ConfigError, loadConfig } from './config.js';
 import { openDb } from './db/dialect.js';
 import { migrateToLatest } from './db/migrate.js';
 import { seedDemo } from './demo.js';
+import { startDemoWorker } from './demo-worker.js';
 import { loadMasterKey } from './lib/master-key.js';
 
 async function main() {
@@ -28,6 +29,7 @@ async function main() {
   if (generated) app.log.warn('generated a new master key in the data directory (set KEYPORT_MASTER_KEY in production)');
   if (config.demo) await seedDemo(app);
 
+  let stopDemoWorker: (() => Promise<void>) | null = null;
   let closing = false;
   const shutdown = async (signal: string) => {
     if (closing) return;
@@ -37,6 +39,7 @@ async function main() {
       // A connection that never sends a request would hold close() open until Node's header
       // timeout; after a grace period for in-flight requests, cut the remaining connections.
       setTimeout(() => app.server.closeAllConnections(), 10_000).unref();
+      await stopDemoWorker?.();
       await app.close(); // onClose hooks drain usage counters and stop background jobs
       await db.close();
       process.exit(0);
@@ -51,6 +54,7 @@ async function main() {
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
+  if (config.demo) stopDemoWorker = await startDemoWorker(app, port); // only the worker that seeds the demo in a cluster
   if (cluster.isWorker) return reportListening(port); // the primary prints one banner
   console.log(`Keyport is running at http://localhost:${port}  (API docs: http://localhost:${port}/api/docs)`);
 }
