@@ -26,6 +26,8 @@ export interface Config {
   readonly usageFlushMs: number;
   readonly workers: number;
   readonly trustProxy: boolean;
+  /** Requests per minute per API key (token bucket, per instance); 0 = no limit. */
+  readonly keyRateLimitPerMinute: number;
 }
 
 export class ConfigError extends Error {}
@@ -106,5 +108,6 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     usageFlushMs: int(env, 'KEYPORT_USAGE_FLUSH_MS', 500, 10, 60_000),
     workers: int(env, 'KEYPORT_WORKERS', 1, 1, 64),
     trustProxy: bool(env, 'KEYPORT_TRUST_PROXY', false),
+    keyRateLimitPerMinute: int(env, 'KEYPORT_KEY_RATE_LIMIT', 0, 0, 10_000_000),
   });
 }

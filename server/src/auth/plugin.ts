@@ -6,7 +6,7 @@ import { AppError, forbidden, notFound } from '../errors.js';
 import { safeEqual } from '../lib/crypto.js';
 import { resolveSession } from '../modules/accounts/service.js';
 import { loadAccess } from './access.js';
-import type { KeyAuthenticator } from './key-auth.js';
+import type { KeyActor, KeyAuthenticator } from './key-auth.js';
 import { type Access, type Actor, can, type Permission } from './permissions.js';
 
 export const SESSION_COOKIE = 'keyport_session';
@@ -30,36 +30,67 @@ const invalidKey = () => new AppError('INVALID_KEY', 'The API key is missing, in
 export const authPlugin = fp(async (app: FastifyInstance) => {
   app.decorateRequest('actor', null);
 
-  app.addHook('onRequest', async (req: FastifyRequest, _reply: FastifyReply) => {
-    if (!req.url.startsWith('/api/')) return;
+  // A callback hook, not an async one: with a cached key the whole check is synchronous, so the
+  // request goes on without a promise or a microtask (this hook runs on every /api request).
+  app.addHook('onRequest', (req: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void) => {
+    const url = req.url;
+    // Raw object transfers carry their own credential (a signed URL); cookies and headers grant nothing there.
+    if (!url.startsWith('/api/') || url.startsWith('/api/objects/')) return done();
     const authz = req.headers.authorization;
     if (authz !== undefined) {
-      if (authz.length > MAX_TOKEN_LENGTH + 7 || !authz.startsWith('Bearer ')) throw invalidKey();
-      const token = authz.slice(7).trim();
-      try {
-        req.actor = await app.keyAuth.authenticate(token);
-      } catch {
-        throw invalidKey();
+      // The scheme name is case-insensitive (RFC 9110 §11.1); the common spelling is checked first.
+      if (authz.length > MAX_TOKEN_LENGTH + 7 || !(authz.startsWith('Bearer ') || /^bearer /i.test(authz))) {
+        return done(invalidKey());
       }
-      return;
+      let result: KeyActor | Promise<KeyActor>;
+      try {
+        result = app.keyAuth.authenticate(authz.slice(7).trim());
+      } catch {
+        return done(invalidKey());
+      }
+      if (typeof (result as Promise<KeyActor>).then === 'function') {
+        (result as Promise<KeyActor>).then(
+          (actor) => {
+            req.actor = actor;
+            done();
+          },
+          () => done(invalidKey()),
+        );
+        return;
+      }
+      req.actor = result as KeyActor;
+      return done();
     }
     const q = req.query as Record<string, unknown> | undefined;
-    if (q && QUERY_KEY_PARAMS.some((k) => k in q) && !req.url.startsWith('/api/objects/')) {
-      throw new AppError('INVALID_KEY', 'Pass the API key in the Authorization header, never in the URL');
-    }
-    const cookie = req.cookies?.[SESSION_COOKIE];
-    if (!cookie) return;
-    const session = await resolveSession(app.ctx, cookie);
-    if (!session) return;
-    if (!SAFE_METHODS.has(req.method)) {
-      const sent = req.headers[CSRF_HEADER];
-      if (typeof sent !== 'string' || !safeEqual(sent, session.csrf_token)) {
-        throw new AppError('CSRF_FAILED', 'Missing or wrong X-CSRF-Token header for a signed-in change');
+    if (q) {
+      for (const k of QUERY_KEY_PARAMS) {
+        if (k in q) return done(new AppError('INVALID_KEY', 'Pass the API key in the Authorization header, never in the URL'));
       }
     }
-    req.actor = { kind: 'user', userId: session.user_id, sessionId: session.id };
+    const cookie = req.cookies?.[SESSION_COOKIE];
+    if (!cookie) return done();
+    sessionActor(app, req, cookie).then(
+      (actor) => {
+        if (actor) req.actor = actor;
+        done();
+      },
+      (err: Error) => done(err),
+    );
   });
 });
+
+/** The signed-in user behind a session cookie (null: no valid session); state changes need the CSRF token. */
+async function sessionActor(app: FastifyInstance, req: FastifyRequest, cookie: string): Promise<Actor | null> {
+  const session = await resolveSession(app.ctx, cookie);
+  if (!session) return null;
+  if (!SAFE_METHODS.has(req.method)) {
+    const sent = req.headers[CSRF_HEADER];
+    if (typeof sent !== 'string' || !safeEqual(sent, session.csrf_token)) {
+      throw new AppError('CSRF_FAILED', 'Missing or wrong X-CSRF-Token header for a signed-in change');
+    }
+  }
+  return { kind: 'user', userId: session.user_id, sessionId: session.id };
+}
 
 export function requireActor(req: FastifyRequest): Actor {
   if (!req.actor) throw new AppError('UNAUTHENTICATED', 'Sign in or pass an API key');

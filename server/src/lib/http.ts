@@ -8,9 +8,12 @@ export type ProjectParams = Static<typeof ProjectParams>;
 
 export const MAX_PAGE_SIZE = 100;
 
-/** page_size above the maximum is capped (not refused): clients asking for "everything" still work. */
+/**
+ * page_size above the maximum is capped (not refused): clients asking for "everything" still work.
+ * page is bounded: `page=1e300` would otherwise reach the database as an OFFSET it cannot take (500).
+ */
 export const PagingQuery = Type.Object({
-  page: Type.Integer({ minimum: 1, default: 1 }),
+  page: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1 }),
   page_size: Type.Integer({ minimum: 1, default: 25 }),
 });
 export type PagingQuery = Static<typeof PagingQuery>;

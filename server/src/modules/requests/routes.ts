@@ -23,8 +23,15 @@ export const requestRoutes: FastifyPluginAsync = async (app) => {
     '/projects/:p/api-key-templates/:t/requests',
     {
       schema: { tags, params: Type.Object({ p: IdParam, t: IdParam }) },
-      // per user (session cookie), so one person cannot flood managers with requests
-      config: { rateLimit: { max: 20, timeWindow: '1 minute', keyGenerator: (req) => `kr:${req.cookies?.keyport_session ?? req.ip}` } },
+      // per user (not per session: signing in again must not reset it), so one person cannot flood
+      // managers with requests; the auth hook has set req.actor before this route-level hook runs
+      config: {
+        rateLimit: {
+          max: 20,
+          timeWindow: '1 minute',
+          keyGenerator: (req) => (req.actor?.kind === 'user' ? `kr:user:${req.actor.userId}` : `kr:ip:${req.ip}`),
+        },
+      },
     },
     async (req, reply) => {
       const user = requireUser(req);

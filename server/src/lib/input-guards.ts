@@ -1,0 +1,53 @@
+// Input guards in front of every route (issue 10, found by tests/fuzzing):
+// - JSON bodies go through Fastify's own parser (prototype-poisoning checks, body limit) plus a
+//   bound on nesting depth: JSON.parse copes with 50 000 levels, but JSON.stringify, validators
+//   and serializers recurse and overflow the stack on them (a 500).
+// - NUL characters are refused in JSON strings and in URLs: PostgreSQL text cannot hold them
+//   (a 500 there, silently accepted by SQLite), and secrets become environment variables, which
+//   cannot hold them either.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AppError } from '../errors.js';
+
+/** Deeper than any real payload (package fields, permissions) and far below any stack limit. */
+export const MAX_JSON_DEPTH = 100;
+
+/** True when the JSON text nests objects/arrays deeper than `max` (strings are skipped). */
+export function jsonTooDeep(text: string, max = MAX_JSON_DEPTH): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max) return true;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return false;
+}
+
+/** A `\u0000` escape that is not itself an escaped backslash followed by "u0000". */
+const JSON_NUL = /(?:^|[^\\])(?:\\\\)*\\u0000/;
+
+export function registerInputGuards(app: FastifyInstance): void {
+  const parse = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (jsonTooDeep(text)) {
+      done(new AppError('VALIDATION_FAILED', `JSON nested deeper than ${MAX_JSON_DEPTH} levels`), undefined);
+      return;
+    }
+    if (JSON_NUL.test(text)) {
+      done(new AppError('VALIDATION_FAILED', 'Text may not contain NUL (\\u0000) characters'), undefined);
+      return;
+    }
+    parse(req, text, done);
+  });
+  app.addHook('onRequest', (req: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void) => {
+    if (req.url.includes('%00')) done(new AppError('VALIDATION_FAILED', 'The URL may not contain NUL (%00) characters'));
+    else done();
+  });
+}
