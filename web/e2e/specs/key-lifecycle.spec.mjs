@@ -1,0 +1,329 @@
+// The whole life of an API key through the UI, with two people in two browsers (issue 7):
+// owner builds a project and a template → client requests → owner approves → client copies the
+// token and imports it as secrets → a program uses the token → owner sees usage and revokes →
+// client sees the key revoked. Run once in English and once in Russian.
+import {
+  assert,
+  createProject,
+  fill,
+  selectOption,
+  setLanguage,
+  signUp,
+  snackbar,
+  tid,
+  waitUntil,
+  withResponse,
+} from '../lib.mjs';
+
+const TEXT = {
+  en: {
+    kinds: { compute: 'compute', output: 'output' },
+    about: 'About',
+    waiting: /Waiting for approval since/,
+    received: /Received/,
+    revoked: /Revoked/,
+    copied: /copied/,
+    approved: /Key issued/,
+    imported: /4 secrets created/,
+    revokedToast: /Key revoked/,
+    cost: '0.75',
+  },
+  ru: {
+    kinds: { compute: 'вычисление', output: 'выход' },
+    about: 'О проекте',
+    waiting: /Ожидает одобрения с/,
+    received: /Получен/,
+    revoked: /Отозван/,
+    copied: /скопирован/,
+    approved: /Ключ выдан/,
+    imported: /Создано 4 секрета/,
+    revokedToast: /Ключ отозван/,
+    cost: '0,75',
+  },
+};
+
+function lifecycle(lang) {
+  const L = TEXT[lang];
+  return {
+    name: `key-lifecycle-${lang}`,
+    async run(h) {
+      const stamp = `${lang}${Date.now().toString(36)}`;
+      const ownerUser = { name: 'Olga Owner', email: `owner-${stamp}@e2e.test`, password: 'owner-password-1' };
+      const clientUser = { name: 'Carl Client', email: `client-${stamp}@e2e.test`, password: 'client-password-1' };
+      const projectName = `Calculator ${stamp}`;
+
+      // ---------- owner: account, project, graph ----------
+      const owner = await h.newUser('owner');
+      const o = owner.page;
+      await o.goto('/');
+      await o.waitForURL(/\/login/);
+      await setLanguage(o, lang);
+      await signUp(o, ownerUser);
+      const projectId = await createProject(o, projectName, 'Adds numbers');
+      h.log(`owner project ${projectId}`);
+      if (lang === 'ru')
+        assert((await o.locator(tid('nav-about')).textContent()).includes(L.about), 'Russian navigation');
+
+      await o.locator(tid('nav-graph')).click();
+      const addNode = async (name, kindLabel) => {
+        await fill(o, tid('node-name'), name);
+        if (kindLabel) await selectOption(o, tid('node-kind'), kindLabel);
+        await withResponse(o, 'POST', /\/nodes$/, () => o.locator(tid('node-add')).click());
+        const row = o.locator(`[data-role="node-row"][data-name="${name}"]`);
+        await row.waitFor();
+        return Number((await row.getAttribute('data-testid')).replace('node-', ''));
+      };
+      const inputId = await addNode('input');
+      const sumId = await addNode('sum', L.kinds.compute);
+      const outputId = await addNode('output', L.kinds.output);
+      // rename a node in place, link two nodes
+      const sumRename = o.locator(`${tid(`node-${sumId}`)} ${tid('node-rename')} input`);
+      await sumRename.fill('adder');
+      await withResponse(o, 'PATCH', new RegExp(`/nodes/${sumId}$`), () => sumRename.press('Enter'));
+      await selectOption(o, tid('link-from'), 'input');
+      await selectOption(o, tid('link-to'), 'adder');
+      await withResponse(o, 'POST', /\/links$/, () => o.locator(tid('link-add')).click());
+      await selectOption(o, tid('link-from'), 'adder');
+      await selectOption(o, tid('link-to'), 'output');
+      await withResponse(o, 'POST', /\/links$/, () => o.locator(tid('link-add')).click());
+      await waitUntil('two links', async () => (await o.locator('[data-role="link-row"]').count()) === 2);
+      await o.locator(tid('graph-drawing')).waitFor();
+      await h.screenshot(o, '00-owner-graph');
+
+      // ---------- owner: roles (priced api role with node grants, public visitor role) ----------
+      await o.locator(tid('nav-permissions')).click();
+      const createRole = async (name, price, isPublic) => {
+        await o.locator(tid('role-create')).click();
+        await fill(o, tid('role-new-name'), name);
+        await fill(o, tid('role-new-price'), price);
+        if (isPublic) await o.locator(`${tid('role-new-public')} input`).check();
+        await withResponse(o, 'POST', /\/roles$/, () => o.locator(tid('role-submit')).click());
+        const tile = o.locator(`[data-role="role-tile"][data-name="${name}"]`);
+        await tile.waitFor();
+        return tile;
+      };
+      const apiRole = await createRole('api-client', '0.25', false);
+      await apiRole.locator(tid('role-permissions')).click();
+      await o.locator(tid('perm-tab-nodes')).click();
+      await o.locator(`${tid(`perm-node-${inputId}-package_create`)} input`).check();
+      await o.locator(`${tid(`perm-node-${outputId}-package_view`)} input`).check();
+      await withResponse(o, 'PATCH', /\/roles\/\d+$/, () => o.locator(tid('permissions-save')).click());
+      await createRole('visitor', '0', true);
+      await h.screenshot(o, '01-owner-permissions');
+
+      // ---------- owner: template with three fields (insert-project-id and node-picker buttons) ----------
+      await o.locator(tid('nav-api-keys')).click();
+      await o.locator(tid('template-create')).click();
+      await fill(o, tid('template-new-name'), 'Calculator key');
+      await selectOption(o, tid('template-new-role'), 'api-client');
+      await withResponse(o, 'POST', /\/api-key-templates$/, () => o.locator(tid('template-submit')).click());
+      const tile = o.locator('[data-role="template-tile"][data-name="Calculator key"]');
+      await tile.waitFor();
+      const desc = tile.locator(`${tid('template-description')} textarea:not([aria-hidden="true"])`);
+      await desc.fill('Send numbers to the input node, read sums from the output node');
+      await withResponse(o, 'PATCH', /\/api-key-templates\/\d+$/, () => desc.blur());
+      const fields = tile.locator('[data-role="template-field"]');
+      for (let i = 1; i <= 3; i++) {
+        await withResponse(o, 'POST', /\/fields$/, () => tile.locator(tid('field-add')).click());
+        await waitUntil(`${i} fields`, async () => (await fields.count()) === i);
+      }
+      const setField = async (i, name, fillValue) => {
+        const row = fields.nth(i);
+        const nameInput = row.locator(`${tid('field-name')} input`);
+        await nameInput.fill(name);
+        await withResponse(o, 'PATCH', /\/fields\/\d+$/, () => nameInput.press('Enter'));
+        await fillValue(row);
+      };
+      const fieldValue = (row) => row.locator(`${tid('field-value')} input`).inputValue();
+      await setField(0, 'project_id', async (row) => {
+        await withResponse(o, 'PATCH', /\/fields\/\d+$/, () => row.locator(tid('field-insert-project')).click());
+        await waitUntil('project id inserted', async () => (await fieldValue(row)) === String(projectId));
+      });
+      const pickNode = (search, name, id) => async (row) => {
+        await row.locator(tid('field-insert-node')).click();
+        await o.locator(`${tid('node-picker-search')} input`).fill(search);
+        const item = o.locator(`[data-role="node-picker-item"][data-name="${name}"]`);
+        await waitUntil(
+          `picker shows only matches for "${search}"`,
+          async () => (await o.locator('[data-role="node-picker-item"]').count()) === 1 && (await item.count()) === 1,
+        );
+        await withResponse(o, 'PATCH', /\/fields\/\d+$/, () => item.click());
+        await waitUntil(`node ${name} inserted`, async () => (await fieldValue(row)) === String(id));
+      };
+      await setField(1, 'input_node', pickNode('inp', 'input', inputId));
+      await setField(2, 'output_node', pickNode('outp', 'output', outputId));
+      await h.screenshot(o, '02-owner-template');
+
+      // ---------- client: account, own project, request from About ----------
+      const client = await h.newUser('client');
+      const c = client.page;
+      await c.goto('/login');
+      await setLanguage(c, lang);
+      await signUp(c, clientUser);
+      const clientProjectId = await createProject(c, `Workspace ${stamp}`);
+      await c.goto('/projects');
+      await c.locator(`[data-role="project-card"][data-name="${projectName}"]`).click();
+      await c.waitForURL(new RegExp(`/projects/${projectId}/about$`));
+      const keyTile = c.locator('[data-role="key-tile"][data-name="Calculator key"]');
+      await keyTile.waitFor();
+      await withResponse(c, 'POST', /\/requests$/, () => keyTile.locator(tid('key-request')).click());
+      await waitUntil('tile pending', async () => (await keyTile.getAttribute('data-state')) === 'pending');
+      assert(L.waiting.test(await keyTile.locator(tid('key-state')).textContent()), 'waiting text');
+      await h.screenshot(c, '03-client-pending');
+
+      if (lang === 'en') {
+        // cancel and request again; the owner rejects with a reason; the client sees it and asks again
+        await withResponse(c, 'DELETE', /\/api-key-requests\/\d+$/, () => keyTile.locator(tid('key-cancel')).click());
+        await waitUntil('tile available', async () => (await keyTile.getAttribute('data-state')) === 'available');
+        await withResponse(c, 'POST', /\/requests$/, () => keyTile.locator(tid('key-request')).click());
+        await waitUntil('tile pending again', async () => (await keyTile.getAttribute('data-state')) === 'pending');
+        await o.locator(tid('requests-refresh')).click();
+        const first = o.locator(`[data-role="request-row"][data-email="${clientUser.email}"]`);
+        await first.locator(tid('request-reject')).click();
+        await fill(o, tid('confirm-input'), 'tell us what you need it for');
+        await withResponse(o, 'POST', /\/reject$/, () => o.locator(tid('confirm-ok')).click());
+        await first.waitFor({ state: 'detached' });
+        await waitUntil(
+          'tile rejected (polled while pending)',
+          async () => (await keyTile.getAttribute('data-state')) === 'rejected',
+          20_000,
+        );
+        assert(
+          (await keyTile.locator(tid('key-reason')).textContent()).includes('tell us what you need it for'),
+          'rejection reason shown',
+        );
+        await withResponse(c, 'POST', /\/requests$/, () => keyTile.locator(tid('key-request')).click());
+        await waitUntil('tile pending once more', async () => (await keyTile.getAttribute('data-state')) === 'pending');
+      }
+
+      // ---------- owner: notification → Requests → approve ----------
+      await o.locator(tid('notifications-bell')).click();
+      const notice = o.locator(tid('notification-item')).first();
+      await notice.waitFor();
+      await notice.click();
+      await o.waitForURL(new RegExp(`/projects/${projectId}/api-keys#requests$`));
+      const row = o.locator(`[data-role="request-row"][data-email="${clientUser.email}"]`);
+      await row.waitFor();
+      await h.screenshot(o, '04-owner-requests');
+      await withResponse(o, 'POST', /\/approve$/, () => row.locator(tid('request-approve')).click());
+      await snackbar(o, L.approved);
+      await row.waitFor({ state: 'detached' });
+      if (lang === 'en') {
+        // the template's delete confirmation now warns about the one issued key (then cancel)
+        await waitUntil(
+          'one active key on the tile',
+          async () => (await tile.locator(tid('template-keys')).textContent()).trim() === '1',
+        );
+        await tile.locator(tid('template-delete')).click();
+        assert(
+          /1 issued key will be revoked/.test(await o.locator(tid('confirm-text')).textContent()),
+          'confirmation names 1 key',
+        );
+        await o.locator(tid('confirm-cancel')).click();
+      }
+
+      // ---------- client: Received → copy token to the clipboard ----------
+      await c.locator(tid('offers-refresh')).click();
+      await waitUntil('tile received', async () => (await keyTile.getAttribute('data-state')) === 'received');
+      assert(L.received.test(await keyTile.locator(tid('key-state')).textContent()), 'received text');
+      await c.bringToFront();
+      await withResponse(c, 'GET', /\/me\/api-keys\/\d+\/token$/, () => keyTile.locator(tid('key-copy')).click());
+      const token = await waitUntil('a JWT on the clipboard', async () => {
+        const text = await c.evaluate(() => navigator.clipboard.readText());
+        return /^[\w-]+\.[\w-]+\.[\w-]+$/.test(text) ? text : false;
+      });
+      await snackbar(c, L.copied);
+      await h.screenshot(c, '05-client-received');
+
+      // ---------- client: import the key as secrets with a prefix ----------
+      await c.goto(`/projects/${clientProjectId}/secrets`);
+      await c.locator(tid('secrets-panel')).waitFor();
+      await c.locator(tid('import-key')).click();
+      await c.locator('[data-role="import-key-item"][data-name="Calculator key"]').click();
+      await fill(c, tid('import-prefix'), 'CALC');
+      await withResponse(c, 'POST', /\/secrets\/import-api-key$/, () => c.locator(tid('import-submit')).click());
+      await snackbar(c, L.imported);
+      for (const name of ['CALC_token', 'CALC_project_id', 'CALC_input_node', 'CALC_output_node']) {
+        await c.locator(`[data-role="secret-tile"][data-name="${name}"]`).waitFor();
+      }
+      const projectSecret = c.locator('[data-role="secret-tile"][data-name="CALC_project_id"]');
+      await withResponse(c, 'GET', /\/secrets\/\d+\/value$/, () => projectSecret.locator(tid('secret-eye')).click());
+      await waitUntil(
+        'revealed value',
+        async () => (await projectSecret.locator(tid('secret-value')).textContent()).trim() === String(projectId),
+      );
+      await h.screenshot(c, '06-client-secrets');
+
+      // ---------- a program uses the token ----------
+      for (let i = 0; i < 3; i++) {
+        const r = await fetch(`${h.baseUrl}/api/auth/whoami`, { headers: { authorization: `Bearer ${token}` } });
+        assert(r.status === 200, `whoami with the key -> ${r.status}`);
+        const who = await r.json();
+        assert(who.project_id === projectId, 'the key is bound to the owner project');
+      }
+
+      // ---------- owner: Issued keys shows the requests and the cost, then revokes ----------
+      await o.locator(tid('tab-issued')).click();
+      const issued = o.locator(`[data-role="issued-row"][data-email="${clientUser.email}"]`);
+      await waitUntil('3 requests counted', async () => {
+        await withResponse(o, 'GET', /\/issued-keys$/, () => o.locator(tid('issued-refresh')).click());
+        return Number((await issued.getAttribute('data-requests', { timeout: 2000 })) ?? 0) >= 3;
+      });
+      const cost = (await issued.locator(tid('issued-cost')).textContent()).trim();
+      assert(cost.includes(L.cost), `cost ${cost} shows ${L.cost}`);
+      await waitUntil(
+        'chart counts the requests',
+        async () => Number(await o.locator(tid('usage-chart')).getAttribute('data-total')) >= 3,
+      );
+      await h.screenshot(o, '07-owner-issued-keys');
+      if (lang === 'en') {
+        // pick a period in the calendar: the first to the last day of this month; the row and its count stay
+        await o.locator(tid('period-picker')).click();
+        const days = o.locator('.v-date-picker-month__day:not(.v-date-picker-month__day--adjacent) button');
+        await days.first().click();
+        await withResponse(o, 'GET', /\/issued-keys$/, () => days.last().click());
+        await waitUntil('row still counted', async () => Number(await issued.getAttribute('data-requests')) >= 3);
+      }
+      await issued.locator(tid('issued-revoke')).click();
+      await withResponse(o, 'DELETE', /\/issued-keys\/\d+$/, () => o.locator(tid('confirm-ok')).click());
+      await snackbar(o, L.revokedToast);
+      await waitUntil('row revoked', async () => (await issued.getAttribute('data-revoked')) === '1');
+
+      // ---------- client: the tile shows revoked; the token no longer works ----------
+      await c.goto(`/projects/${projectId}/about`);
+      await waitUntil('tile revoked', async () => (await keyTile.getAttribute('data-state')) === 'revoked');
+      assert(L.revoked.test(await keyTile.locator(tid('key-state')).textContent()), 'revoked text');
+      await keyTile.locator(tid('key-request')).waitFor();
+      await h.screenshot(c, '08-client-revoked');
+      const after = await waitUntil(
+        'the revoked key is refused',
+        async () => {
+          const r = await fetch(`${h.baseUrl}/api/auth/whoami`, { headers: { authorization: `Bearer ${token}` } });
+          return r.status === 401 ? r : false;
+        },
+        10_000,
+      );
+      assert(after.status === 401, 'revoked key gets 401');
+
+      if (lang === 'en') {
+        // deleting the template asks for confirmation naming the keys it revokes (none active now)
+        await o.locator(tid('tab-templates')).click();
+        await waitUntil(
+          'no active keys on the tile',
+          async () => (await tile.locator(tid('template-keys')).textContent()).trim() === '0',
+        );
+        await tile.locator(tid('template-delete')).click();
+        const confirmText = await o.locator(tid('confirm-text')).textContent();
+        assert(
+          /No issued keys will be revoked/.test(confirmText),
+          `delete confirmation names the count: ${confirmText}`,
+        );
+        await withResponse(o, 'DELETE', /\/api-key-templates\/\d+$/, () => o.locator(tid('confirm-ok')).click());
+        await tile.waitFor({ state: 'detached' });
+        await o.locator(tid('empty-state')).waitFor();
+      }
+    },
+  };
+}
+
+export const specs = [lifecycle('en'), lifecycle('ru')];

@@ -1,0 +1,32 @@
+// Date helpers for the usage period: local calendar days as YYYY-MM-DD.
+export function ymd(d: Date): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
+}
+
+export function currentMonth(now = new Date()): { from: string; to: string } {
+  return {
+    from: ymd(new Date(now.getFullYear(), now.getMonth(), 1)),
+    to: ymd(new Date(now.getFullYear(), now.getMonth() + 1, 0)),
+  };
+}
+
+/** Every day from..to inclusive. */
+export function daysOf(from: string, to: string): string[] {
+  const out: string[] = [];
+  const d = new Date(`${from}T00:00:00`);
+  const end = new Date(`${to}T00:00:00`);
+  while (d <= end && out.length < 400) {
+    out.push(ymd(d));
+    d.setDate(d.getDate() + 1);
+  }
+  return out;
+}
+
+/** The API's half-open period [from, to) for calendar days from..to inclusive, in the browser's zone. */
+export function periodRange(from: string, to: string): { from: string; to: string; tz?: string } {
+  const end = new Date(`${to}T00:00:00`);
+  end.setDate(end.getDate() + 1);
+  const tz = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  return { from, to: ymd(end), ...(tz ? { tz } : {}) };
+}

@@ -1,0 +1,59 @@
+// The open project: its record (with my permissions), nodes and roles, shared by its panels.
+import { defineStore } from 'pinia';
+import { computed, ref } from 'vue';
+import { type GraphNode, graph, type Project, projects, type Role, roles as rolesApi } from '../api/index.js';
+
+export const useProjectStore = defineStore('project', () => {
+  const project = ref<Project | null>(null);
+  const nodes = ref<GraphNode[]>([]);
+  const roles = ref<Role[]>([]);
+  const loading = ref(false);
+
+  const id = computed(() => project.value?.id ?? 0);
+  const perms = computed(() => new Set(project.value?.permissions?.project ?? []));
+  const can = (permission: string) => perms.value.has(permission);
+  const canManage = computed(() => can('project_manage'));
+  const currency = computed(() => project.value?.currency ?? '');
+
+  async function open(projectId: number) {
+    if (project.value?.id !== projectId) {
+      project.value = null;
+      nodes.value = [];
+      roles.value = [];
+    }
+    loading.value = true;
+    try {
+      project.value = await projects.get(projectId);
+      await Promise.all([loadNodes(), loadRoles()]);
+    } finally {
+      loading.value = false;
+    }
+  }
+
+  async function loadNodes() {
+    if (project.value) nodes.value = await graph.nodes(project.value.id);
+  }
+  async function loadRoles() {
+    if (project.value) roles.value = await rolesApi.list(project.value.id);
+  }
+  async function refresh() {
+    if (project.value) project.value = await projects.get(project.value.id);
+  }
+  const nodeName = (nodeId: number) => nodes.value.find((n) => n.id === nodeId)?.name ?? `#${nodeId}`;
+
+  return {
+    project,
+    nodes,
+    roles,
+    loading,
+    id,
+    can,
+    canManage,
+    currency,
+    open,
+    loadNodes,
+    loadRoles,
+    refresh,
+    nodeName,
+  };
+});
