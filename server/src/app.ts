@@ -10,7 +10,8 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { Registry } from 'prom-client';
-import { type KeyAuthenticator, noKeys } from './auth/key-auth.js';
+import type { KeyAuthenticator } from './auth/key-auth.js';
+import { keyRateLimitPlugin } from './auth/key-rate-limit.js';
 import { authPlugin } from './auth/plugin.js';
 import type { Config } from './config.js';
 import type { Ctx, Logger } from './context.js';
@@ -18,9 +19,16 @@ import type { Db } from './db/dialect.js';
 import { AppError, errorBody } from './errors.js';
 import { type Clock, systemClock } from './lib/clock.js';
 import { EventBus } from './lib/events.js';
+import { registerInputGuards } from './lib/input-guards.js';
+import { PgEventTransport } from './lib/pg-events.js';
 import type { MasterKey } from './lib/master-key.js';
 import { validatorCompiler } from './lib/validation.js';
 import { registerModules } from './modules/index.js';
+import { usagePlugin } from './modules/usage/plugin.js';
+import { KeyDirectory } from './modules/keys/authenticator.js';
+import { jwksRoute } from './modules/keys/routes.js';
+import { OutboxSender } from './modules/notifications/mailer.js';
+import { SigningKeys } from './modules/keys/signing.js';
 
 export interface AppDeps {
   config: Config;
@@ -32,6 +40,8 @@ export interface AppDeps {
   logger?: FastifyServerOptions['logger'];
   /** Where the built web UI lives; defaults to web/dist next to the server package. */
   webDist?: string | null;
+  /** how often the outbox sender looks for due mail (tests use a short interval) */
+  mailIntervalMs?: number;
 }
 
 declare module 'fastify' {
@@ -79,7 +89,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     routerOptions: { maxParamLength: 200 },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  const ctx: Ctx = {
+  const base = {
     config,
     db,
     k: db.kysely,
@@ -88,10 +98,25 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     events: deps.events ?? new EventBus(),
     log: app.log as unknown as Logger,
   };
+  const ctx: Ctx = { ...base, signing: await SigningKeys.load(base as Ctx) };
+  const keyDirectory = new KeyDirectory(ctx);
+  await keyDirectory.start();
+  app.addHook('onClose', async () => keyDirectory.stop());
+  if (db.dialect === 'postgres') {
+    // Several instances on one PostgreSQL: invalidations reach every instance (docs/scale-out.md).
+    const transport = await PgEventTransport.start(ctx);
+    ctx.events.transport = transport;
+    app.addHook('onClose', async () => transport.stop());
+  }
+  if (config.smtpUrl) {
+    const sender = new OutboxSender(ctx, config.smtpUrl, deps.mailIntervalMs ?? 1000);
+    sender.start();
+    app.addHook('onClose', () => sender.stop());
+  }
   app.setValidatorCompiler(validatorCompiler);
   app.decorate('ctx', ctx);
   app.decorate('metrics', new Registry());
-  app.decorate('keyAuth', noKeys as KeyAuthenticator);
+  app.decorate('keyAuth', keyDirectory as KeyAuthenticator);
 
   app.setErrorHandler((err: FastifyError | AppError, req, reply) => {
     if (err instanceof AppError) return reply.code(err.status).send(errorBody(err));
@@ -105,7 +130,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return reply.code(500).send(errorBody(new AppError('INTERNAL', 'Internal error')));
   });
 
+  registerInputGuards(app); // JSON depth bound, no NUL in JSON strings or URLs (lib/input-guards.ts)
   await app.register(cookie);
+  // before any plugin that adds routes, so every request carries the `actor` decoration
+  await app.register(authPlugin);
   await app.register(rateLimit, {
     global: false,
     errorResponseBuilder: (_req, context) =>
@@ -123,7 +151,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
   });
   await app.register(swaggerUi, { routePrefix: '/api/docs' });
-  await app.register(authPlugin);
+  await app.register(keyRateLimitPlugin); // per-key rate limit (off unless KEYPORT_KEY_RATE_LIMIT)
+  await app.register(usagePlugin); // metering: counts key requests (modules/usage)
 
   await app.register(
     async (api) => {
@@ -133,6 +162,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
     { prefix: '/api' },
   );
+  await app.register(jwksRoute);
   app.get('/metrics', { schema: { hide: true } }, async (_req, reply) =>
     reply.type(app.metrics.contentType).send(await app.metrics.metrics()),
   );
@@ -168,18 +198,23 @@ const SECURITY_HEADERS: Record<string, string> = {
     "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
 };
 
+const SECURITY_HEADER_LIST = Object.entries(SECURITY_HEADERS);
+
 /** The built UI on the same port; unknown non-API GETs get index.html (client-side routing). */
 async function serveWeb(app: FastifyInstance, dist: string | null) {
   const hasUi = dist !== null && fs.existsSync(path.join(dist, 'index.html'));
   if (hasUi) {
     await app.register(fastifyStatic, { root: dist, wildcard: false, index: ['index.html'] });
   }
-  app.addHook('onSend', async (req, reply) => {
-    if (!req.url.startsWith('/api/') || req.url.startsWith('/api/docs')) {
-      for (const [h, v] of Object.entries(SECURITY_HEADERS)) {
-        if (h !== 'content-security-policy' || !req.url.startsWith('/api/docs')) reply.header(h, v);
-      }
-    } else reply.header('x-content-type-options', 'nosniff');
+  // A callback hook (no promise per response); API answers get the one header they need.
+  app.addHook('onSend', (req, reply, payload, done) => {
+    const url = req.url;
+    if (url.startsWith('/api/') && !url.startsWith('/api/docs')) reply.header('x-content-type-options', 'nosniff');
+    else {
+      const docs = url.startsWith('/api/docs');
+      for (const [h, v] of SECURITY_HEADER_LIST) if (!docs || h !== 'content-security-policy') reply.header(h, v);
+    }
+    done(null, payload);
   });
   app.setNotFoundHandler((req, reply) => {
     if (hasUi && req.method === 'GET' && !req.url.startsWith('/api/') && req.url !== '/metrics') {

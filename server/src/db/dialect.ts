@@ -43,6 +43,10 @@ export function openDb(opts: OpenDbOptions): Db {
     const pool = new pg.Pool(pgConfig);
     // An idle client losing its connection must not crash the process; the pool replaces it.
     pool.on('error', () => {});
+    // A checked-out client whose connection drops (database restarted, connection killed) emits
+    // 'error' with no listener attached by pg-pool or Kysely: without this the process crashes.
+    // The failing query still rejects, so callers see the error.
+    pool.on('connect', (client) => client.on('error', () => {}));
     const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return { kysely, dialect: 'postgres', pool, pgConfig, file: null, close: () => kysely.destroy() };
   }

@@ -1,12 +1,18 @@
-import { type Migration, type MigrationProvider, Migrator } from 'kysely';
+import { type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
 import type { Db, DialectName } from './dialect.js';
 import { foundation } from './migrations/001_foundation.js';
+import { usageRollups } from './migrations/004_usage_rollups.js';
+import { projectObjects } from './migrations/002_project_objects.js';
+import { keyDirectory } from './migrations/005_key_directory.js';
 
 /** Migrations are factories of the dialect so one file can pick `serial` vs `autoincrement`, `bytea` vs `blob`. */
 export type MigrationFactory = (dialect: DialectName) => Migration;
 
 const MIGRATIONS: Record<string, MigrationFactory> = {
   '001_foundation': foundation,
+  '004_usage_rollups': usageRollups,
+  '002_project_objects': projectObjects,
+  '005_key_directory': keyDirectory,
 };
 
 class StaticProvider implements MigrationProvider {
@@ -16,12 +22,24 @@ class StaticProvider implements MigrationProvider {
   }
 }
 
-function migrator(db: Db): Migrator {
-  return new Migrator({ db: db.kysely, provider: new StaticProvider(db.dialect) });
+async function migrator(db: Db): Promise<Migrator> {
+  // PostgreSQL: pin Kysely's bookkeeping tables to the current schema. Without it Kysely sees the
+  // kysely_migration tables of any other schema (parallel test schemas, another app) and skips
+  // creating its own ("relation kysely_migration_lock does not exist").
+  let migrationTableSchema: string | undefined;
+  if (db.dialect === 'postgres') {
+    const r = await sql<{ s: string }>`SELECT current_schema() AS s`.execute(db.kysely);
+    migrationTableSchema = r.rows[0]?.s;
+  }
+  return new Migrator({
+    db: db.kysely,
+    provider: new StaticProvider(db.dialect),
+    ...(migrationTableSchema ? { migrationTableSchema } : {}),
+  });
 }
 
 export async function migrateToLatest(db: Db): Promise<void> {
-  const { error, results } = await migrator(db).migrateToLatest();
+  const { error, results } = await (await migrator(db)).migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');
   if (error || failed) {
     throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${String(error)}`);
@@ -29,6 +47,6 @@ export async function migrateToLatest(db: Db): Promise<void> {
 }
 
 export async function migrateDown(db: Db): Promise<void> {
-  const { error } = await migrator(db).migrateDown();
+  const { error } = await (await migrator(db)).migrateDown();
   if (error) throw new Error(`database migration down failed: ${String(error)}`);
 }
