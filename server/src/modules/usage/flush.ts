@@ -1,0 +1,153 @@
+// Applies one batch of usage counts in one transaction: the batch id first (a retried or replayed
+// batch that already committed changes nothing), then idempotent additive upserts into the hourly
+// buckets and the three rollups. Rows are sorted by primary key so concurrent instances on
+// PostgreSQL lock rows in the same order (no deadlocks between flushers).
+import { type Kysely, sql } from 'kysely';
+import type { Database } from '../../db/schema.js';
+import { DAY_MS, HOUR_MS } from '../../lib/clock.js';
+import { usageDb } from './db.js';
+import type { BucketDelta } from './journal.js';
+
+const CHUNK = 1000;
+
+/** Exact integers as bind values: numbers while safe, decimal strings beyond 2^53. */
+const big = (v: bigint): number =>
+  v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : (v.toString() as unknown as number);
+
+function monthOf(hourMs: number): number {
+  const d = new Date(hourMs);
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
+}
+
+interface Roll {
+  a: number;
+  b: number;
+  projectId: number;
+  requests: bigint;
+  cost: bigint;
+}
+
+function rollup(into: Map<string, Roll>, a: number, b: number, projectId: number, n: bigint, c: bigint) {
+  const k = `${a}:${b}`;
+  const e = into.get(k);
+  if (e) {
+    e.requests += n;
+    e.cost += c;
+  } else into.set(k, { a, b, projectId, requests: n, cost: c });
+}
+
+const byAB = (x: Roll, y: Roll) => x.a - y.a || x.b - y.b;
+
+/** Returns 'duplicate' when this batch id was applied before (nothing changed). */
+export async function applyBatch(
+  k: Kysely<Database>,
+  batchId: string,
+  deltas: readonly BucketDelta[],
+  now: number,
+): Promise<'applied' | 'duplicate'> {
+  const hours = deltas
+    .filter((d) => d.count > 0)
+    .map((d) => ({
+      key_id: d.keyId,
+      project_id: d.projectId,
+      hour: d.hour * HOUR_MS,
+      price_micros: d.price,
+      count: d.count,
+    }))
+    .sort((x, y) => x.key_id - y.key_id || x.hour - y.hour || x.price_micros - y.price_micros);
+  const days = new Map<string, Roll>();
+  const months = new Map<string, Roll>();
+  const projectHours = new Map<string, Roll>();
+  for (const h of hours) {
+    const n = BigInt(h.count);
+    const c = n * BigInt(h.price_micros);
+    rollup(days, h.key_id, h.hour - (h.hour % DAY_MS), h.project_id, n, c);
+    rollup(months, h.key_id, monthOf(h.hour), h.project_id, n, c);
+    rollup(projectHours, h.project_id, h.hour, h.project_id, n, c);
+  }
+
+  return usageDb(k)
+    .transaction()
+    .execute(async (trx) => {
+      const mark = await trx
+        .insertInto('usage_batches')
+        .values({ batch_id: batchId, applied_at: now })
+        .onConflict((oc) => oc.column('batch_id').doNothing())
+        .executeTakeFirst();
+      if (Number(mark.numInsertedOrUpdatedRows ?? 0n) === 0) return 'duplicate' as const;
+
+      for (let i = 0; i < hours.length; i += CHUNK) {
+        await trx
+          .insertInto('usage_buckets')
+          .values(hours.slice(i, i + CHUNK))
+          .onConflict((oc) =>
+            oc
+              .columns(['key_id', 'hour', 'price_micros'])
+              .doUpdateSet({ count: sql`usage_buckets.count + excluded.count` }),
+          )
+          .execute();
+      }
+      const dayRows = [...days.values()].sort(byAB).map((r) => ({
+        key_id: r.a,
+        project_id: r.projectId,
+        day: r.b,
+        requests: big(r.requests),
+        cost_micros: big(r.cost),
+      }));
+      for (let i = 0; i < dayRows.length; i += CHUNK) {
+        await trx
+          .insertInto('usage_key_days')
+          .values(dayRows.slice(i, i + CHUNK))
+          .onConflict((oc) =>
+            oc.columns(['key_id', 'day']).doUpdateSet({
+              requests: sql`usage_key_days.requests + excluded.requests`,
+              cost_micros: sql`usage_key_days.cost_micros + excluded.cost_micros`,
+            }),
+          )
+          .execute();
+      }
+      const monthRows = [...months.values()].sort(byAB).map((r) => ({
+        key_id: r.a,
+        project_id: r.projectId,
+        month: r.b,
+        requests: big(r.requests),
+        cost_micros: big(r.cost),
+      }));
+      for (let i = 0; i < monthRows.length; i += CHUNK) {
+        await trx
+          .insertInto('usage_key_months')
+          .values(monthRows.slice(i, i + CHUNK))
+          .onConflict((oc) =>
+            oc.columns(['key_id', 'month']).doUpdateSet({
+              requests: sql`usage_key_months.requests + excluded.requests`,
+              cost_micros: sql`usage_key_months.cost_micros + excluded.cost_micros`,
+            }),
+          )
+          .execute();
+      }
+      const phRows = [...projectHours.values()].sort(byAB).map((r) => ({
+        project_id: r.a,
+        hour: r.b,
+        requests: big(r.requests),
+        cost_micros: big(r.cost),
+      }));
+      for (let i = 0; i < phRows.length; i += CHUNK) {
+        await trx
+          .insertInto('usage_project_hours')
+          .values(phRows.slice(i, i + CHUNK))
+          .onConflict((oc) =>
+            oc.columns(['project_id', 'hour']).doUpdateSet({
+              requests: sql`usage_project_hours.requests + excluded.requests`,
+              cost_micros: sql`usage_project_hours.cost_micros + excluded.cost_micros`,
+            }),
+          )
+          .execute();
+      }
+      return 'applied' as const;
+    });
+}
+
+/** Forget batch ids older than the retention (a journal segment is replayed within minutes, not weeks). */
+export async function pruneBatches(k: Kysely<Database>, olderThan: number): Promise<void> {
+  await k.deleteFrom('usage_batches').where('applied_at', '<', olderThan).execute();
+}
