@@ -20,15 +20,15 @@ import { AppError, errorBody } from './errors.js';
 import { type Clock, systemClock } from './lib/clock.js';
 import { EventBus } from './lib/events.js';
 import { registerInputGuards } from './lib/input-guards.js';
-import { PgEventTransport } from './lib/pg-events.js';
 import type { MasterKey } from './lib/master-key.js';
+import { PgEventTransport } from './lib/pg-events.js';
 import { validatorCompiler } from './lib/validation.js';
 import { registerModules } from './modules/index.js';
-import { usagePlugin } from './modules/usage/plugin.js';
 import { KeyDirectory } from './modules/keys/authenticator.js';
 import { jwksRoute } from './modules/keys/routes.js';
-import { OutboxSender } from './modules/notifications/mailer.js';
 import { SigningKeys } from './modules/keys/signing.js';
+import { OutboxSender } from './modules/notifications/mailer.js';
+import { usagePlugin } from './modules/usage/plugin.js';
 
 export interface AppDeps {
   config: Config;
@@ -76,7 +76,7 @@ export function loggerOptions(level: string, stream?: NodeJS.WritableStream): Fa
       err: (err: Error & { code?: string }) => ({ type: err.name, code: err.code, message: err.message }),
     },
     ...(stream ? { stream } : {}),
-  } as unknown as FastifyServerOptions["logger"];
+  } as unknown as FastifyServerOptions['logger'];
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -122,7 +122,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (err instanceof AppError) return reply.code(err.status).send(errorBody(err));
     const fe = err as FastifyError;
     if (fe.validation) {
-      return reply.code(400).send(errorBody(new AppError('VALIDATION_FAILED', `${fe.validationContext ?? 'input'} ${fe.message.replace(/^(body|querystring|params|headers)\s*/, '')}`)));
+      return reply
+        .code(400)
+        .send(
+          errorBody(
+            new AppError(
+              'VALIDATION_FAILED',
+              `${fe.validationContext ?? 'input'} ${fe.message.replace(/^(body|querystring|params|headers)\s*/, '')}`,
+            ),
+          ),
+        );
     }
     const mapped = mapFastifyError(fe);
     if (mapped) return reply.code(mapped.status).send(errorBody(mapped));
@@ -220,6 +229,8 @@ async function serveWeb(app: FastifyInstance, dist: string | null) {
     if (hasUi && req.method === 'GET' && !req.url.startsWith('/api/') && req.url !== '/metrics') {
       return reply.type('text/html').sendFile('index.html');
     }
-    return reply.code(404).send(errorBody(new AppError('NOT_FOUND', `No route ${req.method} ${req.url.split('?')[0]}`)));
+    return reply
+      .code(404)
+      .send(errorBody(new AppError('NOT_FOUND', `No route ${req.method} ${req.url.split('?')[0]}`)));
   });
 }

@@ -83,7 +83,8 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     }
   }
   const currency = env.KEYPORT_CURRENCY || 'USD';
-  if (!/^[A-Z]{3}$/.test(currency)) throw new ConfigError(`KEYPORT_CURRENCY must be an ISO 4217 code, got "${currency}"`);
+  if (!/^[A-Z]{3}$/.test(currency))
+    throw new ConfigError(`KEYPORT_CURRENCY must be an ISO 4217 code, got "${currency}"`);
   const logLevel = env.KEYPORT_LOG_LEVEL || 'info';
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
     throw new ConfigError(`KEYPORT_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent`);

@@ -39,7 +39,9 @@ export async function startDemoWorker(app: FastifyInstance, port: number): Promi
     signal: abort.signal,
     onError: (err) => app.log.warn({ err }, 'demo worker: package failed'),
     handler: (pkg) => {
-      const numbers = Object.values(pkg.values).map(Number).filter((v) => Number.isFinite(v));
+      const numbers = Object.values(pkg.values)
+        .map(Number)
+        .filter((v) => Number.isFinite(v));
       const sum = numbers.reduce((a, b) => a + b, 0);
       return {
         label: `sum of ${pkg.label || `package ${pkg.id}`}`,

@@ -4,12 +4,12 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { loadUserAccess } from './auth/access.js';
 import { signUp } from './modules/accounts/service.js';
 import { createLink, createNode } from './modules/nodes/service.js';
 import { createProject } from './modules/projects/service.js';
 import { createRole } from './modules/roles/service.js';
 import { addField, createTemplate } from './modules/templates/service.js';
-import { loadUserAccess } from './auth/access.js';
 
 export interface DemoInfo {
   owner: { email: string; password: string };

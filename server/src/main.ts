@@ -26,7 +26,8 @@ async function main() {
   const db = openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   await migrateToLatest(db);
   const app = await buildApp({ config, db, master });
-  if (generated) app.log.warn('generated a new master key in the data directory (set KEYPORT_MASTER_KEY in production)');
+  if (generated)
+    app.log.warn('generated a new master key in the data directory (set KEYPORT_MASTER_KEY in production)');
   if (config.demo) await seedDemo(app);
 
   let stopDemoWorker: (() => Promise<void>) | null = null;

@@ -6,7 +6,13 @@ import { makeTestApp, UserSession } from './helpers.js';
 describe('config', () => {
   it('has sane defaults', () => {
     const c = loadConfig({}, '/srv/keyport');
-    expect(c).toMatchObject({ port: 8080, dataDir: '/srv/keyport/data', databaseUrl: null, currency: 'USD', demo: true });
+    expect(c).toMatchObject({
+      port: 8080,
+      dataDir: '/srv/keyport/data',
+      databaseUrl: null,
+      currency: 'USD',
+      demo: true,
+    });
     expect(Object.isFrozen(c)).toBe(true);
   });
 

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { KeyportClient } from '@keyport/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PG_URL, createPgSchema, dropPgSchema } from './helpers.js';
+import { createPgSchema, dropPgSchema, PG_URL } from './helpers.js';
 
 const serverDir = path.resolve(import.meta.dirname, '..');
 let proc: ChildProcess;
@@ -47,7 +47,8 @@ beforeAll(async () => {
     KEYPORT_LOG_LEVEL: 'warn',
   };
   delete env.KEYPORT_DEMO;
-  if (PG_URL && schema) env.DATABASE_URL = `${PG_URL}${PG_URL.includes('?') ? '&' : '?'}options=-c%20search_path%3D${schema}`;
+  if (PG_URL && schema)
+    env.DATABASE_URL = `${PG_URL}${PG_URL.includes('?') ? '&' : '?'}options=-c%20search_path%3D${schema}`;
   proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: serverDir, env });
   proc.stdout?.on('data', (d) => (output += String(d)));
   proc.stderr?.on('data', (d) => (output += String(d)));
@@ -90,12 +91,20 @@ describe('npm start demo', () => {
     const mine = (await client('GET', '/api/me/api-keys')).body[0];
     const field = (n: string) => mine.fields.find((f: { name: string }) => f.name === n).value;
 
-    const api = new KeyportClient({ server: base, token, project: field('project'), input: field('input'), output: field('output') });
+    const api = new KeyportClient({
+      server: base,
+      token,
+      project: field('project'),
+      input: field('input'),
+      output: field('output'),
+    });
     const layer = await api.getLastDataLayer();
     const id = await api.postPackage(layer, { label: 'numbers', fields: { a: 2, b: 3, c: 37 } });
     const result = await api.waitForResult(layer, id, { timeoutMs: 60_000, intervalMs: 200 });
     expect(result.total).toBe(1);
-    const values = Object.fromEntries(result.items[0]!.fields.map((f: { name: string; value: unknown }) => [f.name, f.value]));
+    const values = Object.fromEntries(
+      result.items[0]!.fields.map((f: { name: string; value: unknown }) => [f.name, f.value]),
+    );
     expect(values.sum).toBe(42);
   }, 120_000);
 });

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import { sql } from 'kysely';
 import pg from 'pg';
 import { buildApp, loggerOptions } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
@@ -53,7 +54,16 @@ export async function dropPgSchema(schema: string): Promise<void> {
 }
 
 export async function makeTestApp(
-  opts: { clock?: Clock; env?: Record<string, string>; dataDir?: string; pgSchema?: string; masterKey?: Buffer } = {},
+  opts: {
+    clock?: Clock;
+    env?: Record<string, string>;
+    dataDir?: string;
+    pgSchema?: string;
+    masterKey?: Buffer;
+    /** a directory holding a built UI (default: none) */
+    webDist?: string | null;
+    logLevel?: string;
+  } = {},
 ): Promise<TestApp> {
   const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'keyport-test-'));
   const pgSchema = PG_URL ? (opts.pgSchema ?? (await createPgSchema())) : null;
@@ -78,8 +88,8 @@ export async function makeTestApp(
     db,
     master: masterKeyFrom(opts.masterKey ?? randomBytes(32)),
     ...(opts.clock ? { clock: opts.clock } : {}),
-    logger: loggerOptions('info', stream),
-    webDist: null,
+    logger: loggerOptions(opts.logLevel ?? 'info', stream),
+    webDist: opts.webDist ?? null,
   });
   await app.ready();
   let closed = false;
@@ -169,16 +179,29 @@ export async function makeProject(owner: UserSession, name = 'P') {
   return { projectId: p.id, input, compute, output };
 }
 
-/** Row counts of every table: "nothing changed" checks compare two snapshots. */
+const SNAPSHOT_TABLES = [
+  'users',
+  'projects',
+  'nodes',
+  'links',
+  'roles',
+  'member_roles',
+  'api_key_templates',
+  'template_fields',
+  'key_requests',
+  'api_keys',
+  'data_layers',
+  'packages',
+  'package_files',
+  'objects',
+  'secrets',
+  'audit_log',
+] as const;
+
+/** Row counts of every table, in one round trip: "nothing changed" checks compare two snapshots. */
 export async function snapshot(app: FastifyInstance): Promise<Record<string, number>> {
-  const tables = [
-    'users', 'projects', 'nodes', 'links', 'roles', 'member_roles', 'api_key_templates', 'template_fields',
-    'key_requests', 'api_keys', 'data_layers', 'packages', 'package_files', 'objects', 'secrets', 'audit_log',
-  ] as const;
-  const out: Record<string, number> = {};
-  for (const t of tables) {
-    const r = await app.ctx.k.selectFrom(t).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-    out[t] = Number(r.n);
-  }
-  return out;
+  const cols = sql.join(SNAPSHOT_TABLES.map((t) => sql`(SELECT COUNT(*) FROM ${sql.table(t)}) AS ${sql.ref(t)}`));
+  const r = await sql<Record<string, number | string>>`SELECT ${cols}`.execute(app.ctx.k);
+  const row = r.rows[0] ?? {};
+  return Object.fromEntries(SNAPSHOT_TABLES.map((t) => [t, Number(row[t])]));
 }

@@ -20,7 +20,12 @@ export interface IssueOptions {
 }
 
 let n = 0;
-export async function issueKey(_t: TestApp, owner: UserSession, holder: UserSession, o: IssueOptions): Promise<IssuedKey> {
+export async function issueKey(
+  _t: TestApp,
+  owner: UserSession,
+  holder: UserSession,
+  o: IssueOptions,
+): Promise<IssuedKey> {
   n += 1;
   const p = o.projectId;
   const ok = (res: { statusCode: number; body: string }, step: string) => {
@@ -46,7 +51,8 @@ export async function issueKey(_t: TestApp, owner: UserSession, holder: UserSess
     }),
     'create template',
   );
-  for (const f of o.fields ?? []) ok(await owner.post(`/api/projects/${p}/api-key-templates/${template.id}/fields`, f), 'add field');
+  for (const f of o.fields ?? [])
+    ok(await owner.post(`/api/projects/${p}/api-key-templates/${template.id}/fields`, f), 'add field');
   // the holder must see the project (its About page) to request: a public viewer role, once
   if ((await holder.get(`/api/projects/${p}`)).statusCode === 404) await makeProjectVisible(owner, p);
   const request = ok(await holder.post(`/api/projects/${p}/api-key-templates/${template.id}/requests`), 'request');

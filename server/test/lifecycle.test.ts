@@ -74,10 +74,17 @@ describe('API key lifecycle (F1–F6)', () => {
       await owner.post(`/api/projects/${p}/roles`, {
         name: 'api-client',
         price_per_request: '0.25',
-        permissions: { project: ['project_view'], nodes: { [ids.input]: ['package_create'], [ids.output]: ['package_view'] } },
+        permissions: {
+          project: ['project_view'],
+          nodes: { [ids.input]: ['package_create'], [ids.output]: ['package_view'] },
+        },
       })
     ).json();
-    const tpl = await owner.post(`/api/projects/${p}/api-key-templates`, { name: 'Calculator', role_id: role.id, description: 'sums' });
+    const tpl = await owner.post(`/api/projects/${p}/api-key-templates`, {
+      name: 'Calculator',
+      role_id: role.id,
+      description: 'sums',
+    });
     expect(tpl.statusCode).toBe(201);
     const templateId = tpl.json().id;
     for (const [name, value] of [
@@ -85,15 +92,26 @@ describe('API key lifecycle (F1–F6)', () => {
       ['input', String(ids.input)],
       ['output', String(ids.output)],
     ]) {
-      const f = await owner.post(`/api/projects/${p}/api-key-templates/${templateId}/fields`, { name, value, description: `${name} id` });
+      const f = await owner.post(`/api/projects/${p}/api-key-templates/${templateId}/fields`, {
+        name,
+        value,
+        description: `${name} id`,
+      });
       expect(f.statusCode).toBe(201);
     }
     const full = (await owner.get(`/api/projects/${p}/api-key-templates/${templateId}`)).json();
-    expect(full).toMatchObject({ name: 'Calculator', role_name: 'api-client', price_per_request: '0.25', issued_keys: 0 });
+    expect(full).toMatchObject({
+      name: 'Calculator',
+      role_name: 'api-client',
+      price_per_request: '0.25',
+      issued_keys: 0,
+    });
     expect(full.fields.map((f: { name: string }) => f.name)).toEqual(['project', 'input', 'output']);
 
     // client sees the offer as available, requests it
-    const offer = (await client.get(`/api/projects/${p}/api-key-offers`)).json().find((o: { template_id: number }) => o.template_id === templateId);
+    const offer = (await client.get(`/api/projects/${p}/api-key-offers`))
+      .json()
+      .find((o: { template_id: number }) => o.template_id === templateId);
     expect(offer).toMatchObject({ state: 'available', price_per_request: '0.25', name: 'Calculator' });
     const req = await client.post(`/api/projects/${p}/api-key-templates/${templateId}/requests`);
     expect(req.statusCode).toBe(201);
@@ -101,7 +119,11 @@ describe('API key lifecycle (F1–F6)', () => {
     const again = await client.post(`/api/projects/${p}/api-key-templates/${templateId}/requests`);
     expect(again.statusCode).toBe(409);
     expect(again.json().error.code).toBe('REQUEST_PENDING');
-    expect((await client.get(`/api/projects/${p}/api-key-offers`)).json().find((o: { template_id: number }) => o.template_id === templateId).state).toBe('pending');
+    expect(
+      (await client.get(`/api/projects/${p}/api-key-offers`))
+        .json()
+        .find((o: { template_id: number }) => o.template_id === templateId).state,
+    ).toBe('pending');
 
     // the owner is notified in-app and by a real SMTP delivery
     const notes = (await owner.get('/api/me/notifications')).json();
@@ -122,10 +144,15 @@ describe('API key lifecycle (F1–F6)', () => {
     const key = approved.json();
     expect(key).toMatchObject({ template_name: 'Calculator', user: { id: client.user.id } });
     expect(JSON.stringify(key)).not.toMatch(/eyJ/); // no token in the approval answer
-    await waitFor(() => mails.find((m) => m.to.includes(client.user.email) && m.data.includes('approved')), 'client mail');
+    await waitFor(
+      () => mails.find((m) => m.to.includes(client.user.email) && m.data.includes('approved')),
+      'client mail',
+    );
 
     // offer: received; personal data layer exists
-    const received = (await client.get(`/api/projects/${p}/api-key-offers`)).json().find((o: { template_id: number }) => o.template_id === templateId);
+    const received = (await client.get(`/api/projects/${p}/api-key-offers`))
+      .json()
+      .find((o: { template_id: number }) => o.template_id === templateId);
     expect(received).toMatchObject({ state: 'received', key_id: key.id });
     const layer = await t.app.ctx.k
       .selectFrom('data_layers')
@@ -158,7 +185,10 @@ describe('API key lifecycle (F1–F6)', () => {
       user_id: client.user.id,
       template_id: templateId,
       role_id: role.id,
-      permissions: { project: ['project_view'], nodes: { [ids.input]: ['package_create'], [ids.output]: ['package_view'] } },
+      permissions: {
+        project: ['project_view'],
+        nodes: { [ids.input]: ['package_create'], [ids.output]: ['package_view'] },
+      },
     });
 
     // offline verification with a standard JWT library against the published JWKS
@@ -181,13 +211,25 @@ describe('API key lifecycle (F1–F6)', () => {
     expect(after.statusCode).toBe(401);
     expect(after.json().error.code).toBe('INVALID_KEY');
     expect((await client.get(`/api/me/api-keys/${key.id}/token`)).statusCode).toBe(409);
-    const revoked = (await client.get(`/api/projects/${p}/api-key-offers`)).json().find((o: { template_id: number }) => o.template_id === templateId);
+    const revoked = (await client.get(`/api/projects/${p}/api-key-offers`))
+      .json()
+      .find((o: { template_id: number }) => o.template_id === templateId);
     expect(revoked.state).toBe('revoked');
-    await waitFor(() => mails.find((m) => m.to.includes(client.user.email) && m.data.includes('revoked')), 'revocation mail');
+    await waitFor(
+      () => mails.find((m) => m.to.includes(client.user.email) && m.data.includes('revoked')),
+      'revocation mail',
+    );
 
     const auditLog = (await owner.get(`/api/projects/${p}/audit?page_size=100`)).json();
     const actions = auditLog.items.map((a: { action: string }) => a.action);
-    for (const a of ['template.created', 'template.field_added', 'key.requested', 'key.approved', 'key.token_copied', 'key.revoked']) {
+    for (const a of [
+      'template.created',
+      'template.field_added',
+      'key.requested',
+      'key.approved',
+      'key.token_copied',
+      'key.revoked',
+    ]) {
       expect(actions).toContain(a);
     }
     expect(JSON.stringify(auditLog)).not.toContain(token);
@@ -195,13 +237,17 @@ describe('API key lifecycle (F1–F6)', () => {
 
   it('rejects with a reason; the client may request again; cancel works', async () => {
     const p = ids.projectId;
-    const role = (await owner.post(`/api/projects/${p}/roles`, { name: 'r2', permissions: { project: ['project_view'] } })).json();
+    const role = (
+      await owner.post(`/api/projects/${p}/roles`, { name: 'r2', permissions: { project: ['project_view'] } })
+    ).json();
     const tpl = (await owner.post(`/api/projects/${p}/api-key-templates`, { name: 'T2', role_id: role.id })).json();
     const r1 = (await client.post(`/api/projects/${p}/api-key-templates/${tpl.id}/requests`)).json();
     const rej = await owner.post(`/api/projects/${p}/api-key-requests/${r1.id}/reject`, { reason: 'not now' });
     expect(rej.json()).toMatchObject({ status: 'rejected', reason: 'not now' });
     expect((await owner.post(`/api/projects/${p}/api-key-requests/${r1.id}/approve`)).statusCode).toBe(409);
-    const offer = (await client.get(`/api/projects/${p}/api-key-offers`)).json().find((o: { template_id: number }) => o.template_id === tpl.id);
+    const offer = (await client.get(`/api/projects/${p}/api-key-offers`))
+      .json()
+      .find((o: { template_id: number }) => o.template_id === tpl.id);
     expect(offer).toMatchObject({ state: 'rejected', reason: 'not now' });
     const notes = (await client.get('/api/me/notifications')).json();
     expect(notes.items[0].kind).toBe('key_request.rejected');
@@ -209,63 +255,104 @@ describe('API key lifecycle (F1–F6)', () => {
     expect((await owner.del(`/api/projects/${p}/api-key-requests/${r2.id}`)).statusCode).toBe(404); // not the requester
     const cancel = await client.del(`/api/projects/${p}/api-key-requests/${r2.id}`);
     expect(cancel.json().status).toBe('cancelled');
-    expect((await client.get(`/api/projects/${p}/api-key-offers`)).json().find((o: { template_id: number }) => o.template_id === tpl.id).state).toBe('available');
+    expect(
+      (await client.get(`/api/projects/${p}/api-key-offers`))
+        .json()
+        .find((o: { template_id: number }) => o.template_id === tpl.id).state,
+    ).toBe('available');
   });
 
   it('validates templates and fields; refuses roles without project_view; nothing changes', async () => {
     const p = ids.projectId;
-    const noView = (await owner.post(`/api/projects/${p}/roles`, { name: 'no-view', permissions: { project: ['package_view'] } })).json();
-    const okRole = (await owner.post(`/api/projects/${p}/roles`, { name: 'ok-view', permissions: { project: ['project_view'] } })).json();
+    const noView = (
+      await owner.post(`/api/projects/${p}/roles`, { name: 'no-view', permissions: { project: ['package_view'] } })
+    ).json();
+    const okRole = (
+      await owner.post(`/api/projects/${p}/roles`, { name: 'ok-view', permissions: { project: ['project_view'] } })
+    ).json();
     const other = await makeProject(client, 'Other');
     const otherRole = (await client.get(`/api/projects/${other.projectId}/roles`)).json()[0];
     const tpl = (await owner.post(`/api/projects/${p}/api-key-templates`, { name: 'V', role_id: okRole.id })).json();
     await owner.post(`/api/projects/${p}/api-key-templates/${tpl.id}/fields`, { name: 'dup' });
     const before = await snapshot(t.app);
     const cases: [string, string, unknown, number, string][] = [
-      ['POST', `/api/projects/${p}/api-key-templates`, { name: 'X', role_id: noView.id }, 400, 'ROLE_LACKS_PROJECT_VIEW'],
+      [
+        'POST',
+        `/api/projects/${p}/api-key-templates`,
+        { name: 'X', role_id: noView.id },
+        400,
+        'ROLE_LACKS_PROJECT_VIEW',
+      ],
       ['POST', `/api/projects/${p}/api-key-templates`, { name: 'X', role_id: otherRole.id }, 400, 'INVALID_REFERENCE'],
       ['POST', `/api/projects/${p}/api-key-templates`, { name: 'V', role_id: okRole.id }, 409, 'NAME_TAKEN'],
       ['POST', `/api/projects/${p}/api-key-templates`, { name: 'X' }, 400, 'VALIDATION_FAILED'],
       ['POST', `/api/projects/${p}/api-key-templates/${tpl.id}/fields`, { name: 'bad name' }, 400, 'VALIDATION_FAILED'],
       ['POST', `/api/projects/${p}/api-key-templates/${tpl.id}/fields`, { name: 'ok-no' }, 400, 'VALIDATION_FAILED'],
       ['POST', `/api/projects/${p}/api-key-templates/${tpl.id}/fields`, { name: 'dup' }, 409, 'NAME_TAKEN'],
-      ['PATCH', `/api/projects/${p}/api-key-templates/${tpl.id}`, { role_id: noView.id }, 400, 'ROLE_LACKS_PROJECT_VIEW'],
-      ['POST', `/api/projects/${other.projectId}/api-key-templates`, { name: 'X', role_id: otherRole.id }, 404, 'NOT_FOUND'],
+      [
+        'PATCH',
+        `/api/projects/${p}/api-key-templates/${tpl.id}`,
+        { role_id: noView.id },
+        400,
+        'ROLE_LACKS_PROJECT_VIEW',
+      ],
+      [
+        'POST',
+        `/api/projects/${other.projectId}/api-key-templates`,
+        { name: 'X', role_id: otherRole.id },
+        404,
+        'NOT_FOUND',
+      ],
     ];
     for (const [method, url, body, status, code] of cases) {
       const res = await owner.req(method as 'POST', url, body as Record<string, unknown>);
       expect([url, res.statusCode, res.json().error?.code]).toEqual([url, status, code]);
     }
     // a member without project_manage cannot edit templates
-    expect((await client.post(`/api/projects/${p}/api-key-templates`, { name: 'Y', role_id: okRole.id })).statusCode).toBe(403);
+    expect(
+      (await client.post(`/api/projects/${p}/api-key-templates`, { name: 'Y', role_id: okRole.id })).statusCode,
+    ).toBe(403);
     expect(await snapshot(t.app)).toEqual(before);
   });
 
   it('keeps field order, reorders, renames and deletes fields', async () => {
     const p = ids.projectId;
-    const role = (await owner.post(`/api/projects/${p}/roles`, { name: 'ord', permissions: { project: ['project_view'] } })).json();
+    const role = (
+      await owner.post(`/api/projects/${p}/roles`, { name: 'ord', permissions: { project: ['project_view'] } })
+    ).json();
     const tpl = (await owner.post(`/api/projects/${p}/api-key-templates`, { name: 'Ord', role_id: role.id })).json();
-    const add = async (name: string) => (await owner.post(`/api/projects/${p}/api-key-templates/${tpl.id}/fields`, { name })).json();
+    const add = async (name: string) =>
+      (await owner.post(`/api/projects/${p}/api-key-templates/${tpl.id}/fields`, { name })).json();
     const a = await add('a');
     await add('b');
     const c = await add('c');
     await owner.patch(`/api/projects/${p}/api-key-templates/${tpl.id}/fields/${c.id}`, { position: 0, value: '42' });
-    const names = async () => (await owner.get(`/api/projects/${p}/api-key-templates/${tpl.id}`)).json().fields.map((f: { name: string }) => f.name);
+    const names = async () =>
+      (await owner.get(`/api/projects/${p}/api-key-templates/${tpl.id}`))
+        .json()
+        .fields.map((f: { name: string }) => f.name);
     expect(await names()).toEqual(['c', 'a', 'b']);
     expect((await owner.del(`/api/projects/${p}/api-key-templates/${tpl.id}/fields/${a.id}`)).statusCode).toBe(204);
     expect(await names()).toEqual(['c', 'b']);
-    const renamed = await owner.patch(`/api/projects/${p}/api-key-templates/${tpl.id}/fields/${c.id}`, { name: 'project_id' });
+    const renamed = await owner.patch(`/api/projects/${p}/api-key-templates/${tpl.id}/fields/${c.id}`, {
+      name: 'project_id',
+    });
     expect(renamed.json()).toMatchObject({ name: 'project_id', value: '42', position: 0 });
   });
 
   it('deleting a template or its role revokes its keys (and says how many); role edits apply at once', async () => {
     const p = ids.projectId;
-    const k1 = await issueKey(t, owner, client, { projectId: p, permissions: { project: ['project_view', 'package_view'] } });
+    const k1 = await issueKey(t, owner, client, {
+      projectId: p,
+      permissions: { project: ['project_view', 'package_view'] },
+    });
     const who = await bearer(t.app, k1.token).get('/api/auth/whoami');
     expect(who.json().permissions.project).toEqual(['project_view', 'package_view']);
     // role edit: the same token now has fewer permissions
     await owner.patch(`/api/projects/${p}/roles/${k1.roleId}`, { permissions: { project: ['project_view'] } });
-    expect((await bearer(t.app, k1.token).get('/api/auth/whoami')).json().permissions.project).toEqual(['project_view']);
+    expect((await bearer(t.app, k1.token).get('/api/auth/whoami')).json().permissions.project).toEqual([
+      'project_view',
+    ]);
     const tpl = (await owner.get(`/api/projects/${p}/api-key-templates/${k1.templateId}`)).json();
     expect(tpl.issued_keys).toBe(1);
     const del = await owner.del(`/api/projects/${p}/api-key-templates/${k1.templateId}`);
@@ -295,7 +382,11 @@ describe('API key lifecycle (F1–F6)', () => {
 
   it('expires keys with a lifetime', async () => {
     const p = ids.projectId;
-    const k = await issueKey(t, owner, client, { projectId: p, permissions: { project: ['project_view'] }, lifetimeDays: 90 });
+    const k = await issueKey(t, owner, client, {
+      projectId: p,
+      permissions: { project: ['project_view'] },
+      lifetimeDays: 90,
+    });
     const payload = JSON.parse(Buffer.from(k.token.split('.')[1] as string, 'base64url').toString());
     expect(payload.exp - payload.iat).toBe(90 * 86400);
   });

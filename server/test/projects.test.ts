@@ -52,16 +52,25 @@ describe('projects (F12)', () => {
 
     const l1 = await owner.post(`/api/projects/${projectId}/links`, { from_node_id: input, to_node_id: compute });
     expect(l1.statusCode).toBe(201);
-    expect((await owner.post(`/api/projects/${projectId}/links`, { from_node_id: input, to_node_id: compute })).statusCode).toBe(409);
-    expect((await owner.post(`/api/projects/${projectId}/links`, { from_node_id: input, to_node_id: input })).statusCode).toBe(400);
+    expect(
+      (await owner.post(`/api/projects/${projectId}/links`, { from_node_id: input, to_node_id: compute })).statusCode,
+    ).toBe(409);
+    expect(
+      (await owner.post(`/api/projects/${projectId}/links`, { from_node_id: input, to_node_id: input })).statusCode,
+    ).toBe(400);
     const foreign = await makeProject(other);
-    const cross = await owner.post(`/api/projects/${projectId}/links`, { from_node_id: input, to_node_id: foreign.output });
+    const cross = await owner.post(`/api/projects/${projectId}/links`, {
+      from_node_id: input,
+      to_node_id: foreign.output,
+    });
     expect(cross.statusCode).toBe(400);
     expect(cross.json().error.code).toBe('INVALID_REFERENCE');
 
     const renamed = await owner.patch(`/api/projects/${projectId}/nodes/${output}`, { name: 'result' });
     expect(renamed.json()).toMatchObject({ id: output, name: 'result', kind: 'output' });
-    expect((await owner.patch(`/api/projects/${projectId}/nodes/${foreign.output}`, { name: 'x' })).statusCode).toBe(404);
+    expect((await owner.patch(`/api/projects/${projectId}/nodes/${foreign.output}`, { name: 'x' })).statusCode).toBe(
+      404,
+    );
     expect((await owner.post(`/api/projects/${projectId}/nodes`, { name: 'bad', kind: 'weird' })).statusCode).toBe(400);
 
     expect((await owner.del(`/api/projects/${projectId}/nodes/${compute}`)).statusCode).toBe(204);
@@ -110,10 +119,17 @@ describe('projects (F12)', () => {
     expect(await snapshot(t.app)).toEqual(before);
 
     const role = res.json();
-    const patched = await owner.patch(`/api/projects/${projectId}/roles/${role.id}`, { price_per_request: 2.5, is_public: true });
+    const patched = await owner.patch(`/api/projects/${projectId}/roles/${role.id}`, {
+      price_per_request: 2.5,
+      is_public: true,
+    });
     expect(patched.json()).toMatchObject({ price_per_request: '2.50', is_public: true });
-    const owners = (await owner.get(`/api/projects/${projectId}/roles`)).json().filter((r: { is_owner: boolean }) => r.is_owner);
-    const strip = await owner.patch(`/api/projects/${projectId}/roles/${owners[0].id}`, { permissions: { project: ['project_view'] } });
+    const owners = (await owner.get(`/api/projects/${projectId}/roles`))
+      .json()
+      .filter((r: { is_owner: boolean }) => r.is_owner);
+    const strip = await owner.patch(`/api/projects/${projectId}/roles/${owners[0].id}`, {
+      permissions: { project: ['project_view'] },
+    });
     expect(strip.statusCode).toBe(409);
     expect((await owner.del(`/api/projects/${projectId}/roles/${owners[0].id}`)).statusCode).toBe(409);
     const del = await owner.del(`/api/projects/${projectId}/roles/${role.id}`);
@@ -124,7 +140,10 @@ describe('projects (F12)', () => {
   it('assigns members; permissions gate actions (403) and public roles grant view', async () => {
     const { projectId, input } = await makeProject(owner);
     const viewer = (
-      await owner.post(`/api/projects/${projectId}/roles`, { name: 'viewer', permissions: { project: ['project_view'] } })
+      await owner.post(`/api/projects/${projectId}/roles`, {
+        name: 'viewer',
+        permissions: { project: ['project_view'] },
+      })
     ).json();
     expect((await other.get(`/api/projects/${projectId}`)).statusCode).toBe(404);
 
@@ -135,7 +154,9 @@ describe('projects (F12)', () => {
     expect(denied.statusCode).toBe(403);
     expect(denied.json().error.code).toBe('FORBIDDEN');
     expect((await other.post(`/api/projects/${projectId}/roles`, { name: 'mine' })).statusCode).toBe(403);
-    expect((await other.put(`/api/projects/${projectId}/members/${other.user.id}`, { role_ids: [] })).statusCode).toBe(403);
+    expect((await other.put(`/api/projects/${projectId}/members/${other.user.id}`, { role_ids: [] })).statusCode).toBe(
+      403,
+    );
     expect((await other.del(`/api/projects/${projectId}/nodes/${input}`)).statusCode).toBe(403);
 
     // remove the member, then make the role public: any signed-in user now sees the project
@@ -146,11 +167,21 @@ describe('projects (F12)', () => {
 
     // by email; unknown email 404; foreign role 400; last owner cannot be removed (409, unchanged)
     const third = await signUp(t.app, 'Third');
-    expect((await owner.post(`/api/projects/${projectId}/members`, { email: third.user.email, role_ids: [viewer.id] })).statusCode).toBe(201);
-    expect((await owner.post(`/api/projects/${projectId}/members`, { email: 'ghost@example.test', role_ids: [] })).statusCode).toBe(404);
+    expect(
+      (await owner.post(`/api/projects/${projectId}/members`, { email: third.user.email, role_ids: [viewer.id] }))
+        .statusCode,
+    ).toBe(201);
+    expect(
+      (await owner.post(`/api/projects/${projectId}/members`, { email: 'ghost@example.test', role_ids: [] }))
+        .statusCode,
+    ).toBe(404);
     const before = await snapshot(t.app);
-    expect((await owner.put(`/api/projects/${projectId}/members/${owner.user.id}`, { role_ids: [viewer.id] })).statusCode).toBe(409);
-    expect((await owner.put(`/api/projects/${projectId}/members/${third.user.id}`, { role_ids: [999999] })).statusCode).toBe(400);
+    expect(
+      (await owner.put(`/api/projects/${projectId}/members/${owner.user.id}`, { role_ids: [viewer.id] })).statusCode,
+    ).toBe(409);
+    expect(
+      (await owner.put(`/api/projects/${projectId}/members/${third.user.id}`, { role_ids: [999999] })).statusCode,
+    ).toBe(400);
     expect(await snapshot(t.app)).toEqual(before);
   });
 

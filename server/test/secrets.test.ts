@@ -211,18 +211,29 @@ describe('secrets CRUD (F9)', () => {
   it('concurrent writes: one data key per project, one winner per name', async () => {
     const fresh = await makeProject(owner, 'Concurrent');
     const url = `/api/projects/${fresh.projectId}/secrets`;
-    const distinct = await Promise.all(Array.from({ length: 8 }, (_, i) => owner.post(url, { name: `C_${i}`, value: `v${i}` })));
+    const distinct = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => owner.post(url, { name: `C_${i}`, value: `v${i}` })),
+    );
     expect(distinct.map((r) => r.statusCode)).toEqual(Array(8).fill(201));
-    const same = await Promise.all(Array.from({ length: 6 }, (_, i) => owner.post(url, { name: 'SAME', value: `s${i}` })));
+    const same = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => owner.post(url, { name: 'SAME', value: `s${i}` })),
+    );
     expect(same.map((r) => r.statusCode).sort()).toEqual([201, 409, 409, 409, 409, 409]);
     for (const r of same.filter((x) => x.statusCode === 409)) expect(r.json().error.code).toBe('NAME_TAKEN');
-    const keys = await t.app.ctx.k.selectFrom('project_keys').selectAll().where('project_id', '=', fresh.projectId).execute();
+    const keys = await t.app.ctx.k
+      .selectFrom('project_keys')
+      .selectAll()
+      .where('project_id', '=', fresh.projectId)
+      .execute();
     expect(keys).toHaveLength(1);
     const revealed = (await owner.get(`${url}?reveal=1&page_size=100`)).json().items;
     expect(revealed).toHaveLength(9);
-    expect(revealed.filter((x: { name: string }) => x.name.startsWith('C_')).map((x: { value: string }) => x.value).sort()).toEqual(
-      Array.from({ length: 8 }, (_, i) => `v${i}`),
-    );
+    expect(
+      revealed
+        .filter((x: { name: string }) => x.name.startsWith('C_'))
+        .map((x: { value: string }) => x.value)
+        .sort(),
+    ).toEqual(Array.from({ length: 8 }, (_, i) => `v${i}`));
   });
 
   it('pages the list', async () => {

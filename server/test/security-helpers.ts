@@ -1,28 +1,13 @@
 // Shared by the security-*.test.ts files (issue 10): a tally of hostile cases, JWT forging
 // helpers, a world of two projects with members and key holders, and an app serving a UI.
-import { generateKeyPairSync, type KeyObject, randomBytes, sign } from 'node:crypto';
+import { generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
-import { sql } from 'kysely';
 import { expect } from 'vitest';
-import { buildApp, loggerOptions } from '../src/app.js';
-import { loadConfig } from '../src/config.js';
-import { openDb } from '../src/db/dialect.js';
-import { migrateToLatest } from '../src/db/migrate.js';
-import { masterKeyFrom } from '../src/lib/master-key.js';
 import { grant } from './dataplane-helpers.js';
-import {
-  createPgSchema,
-  dropPgSchema,
-  makeProject,
-  PG_URL,
-  signUp,
-  type TestApp,
-  type UserSession,
-} from './helpers.js';
+import { makeProject, makeTestApp, signUp, type TestApp, type UserSession } from './helpers.js';
 import { type IssuedKey, issueKey } from './keys-helpers.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -239,49 +224,15 @@ export function asKey(app: FastifyInstance, token: string) {
 // An app like makeTestApp's, with options makeTestApp does not take (a web UI directory).
 
 export async function makeUiApp(env: Record<string, string> = {}, logLevel = 'info'): Promise<TestApp> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'keyport-sec-'));
-  const webDist = path.join(dataDir, 'web');
-  fs.mkdirSync(webDist);
+  const webDist = fs.mkdtempSync(path.join(os.tmpdir(), 'keyport-sec-web-'));
   fs.writeFileSync(path.join(webDist, 'index.html'), '<!doctype html><html><body><div id="app"></div></body></html>');
   fs.writeFileSync(path.join(webDist, 'app.js'), 'console.log(1)');
-  const pgSchema = PG_URL ? await createPgSchema() : null;
-  const config = loadConfig({
-    KEYPORT_DATA_DIR: dataDir,
-    KEYPORT_LOG_LEVEL: 'info',
-    KEYPORT_DEMO: '0',
-    ...(PG_URL ? { DATABASE_URL: PG_URL } : {}),
-    ...env,
-  });
-  const db = openDb({ databaseUrl: config.databaseUrl, dataDir, ...(pgSchema ? { pgSchema } : {}) });
-  await migrateToLatest(db);
-  const logs: string[] = [];
-  const stream = new Writable({
-    write(chunk, _enc, cb) {
-      logs.push(String(chunk));
-      cb();
-    },
-  });
-  const app = await buildApp({
-    config,
-    db,
-    master: masterKeyFrom(randomBytes(32)),
-    logger: loggerOptions(logLevel, stream),
-    webDist,
-  });
-  await app.ready();
-  let closed = false;
+  const t = await makeTestApp({ env, logLevel, webDist });
   return {
-    app,
-    dataDir,
-    logs,
-    pgSchema,
+    ...t,
     async close() {
-      if (closed) return;
-      closed = true;
-      await app.close();
-      await db.close();
-      if (pgSchema) await dropPgSchema(pgSchema);
-      fs.rmSync(dataDir, { recursive: true, force: true });
+      await t.close();
+      fs.rmSync(webDist, { recursive: true, force: true });
     },
   };
 }
@@ -292,29 +243,5 @@ export async function row(app: FastifyInstance, table: string, id: number): Prom
   return (app.ctx.k as any).selectFrom(table).selectAll().where('id', '=', id).executeTakeFirstOrThrow();
 }
 
-const SNAPSHOT_TABLES = [
-  'users',
-  'projects',
-  'nodes',
-  'links',
-  'roles',
-  'member_roles',
-  'api_key_templates',
-  'template_fields',
-  'key_requests',
-  'api_keys',
-  'data_layers',
-  'packages',
-  'package_files',
-  'objects',
-  'secrets',
-  'audit_log',
-] as const;
-
-/** The same row counts as helpers.ts `snapshot()` (equal objects), in one round trip. */
-export async function snapshot(app: FastifyInstance): Promise<Record<string, number>> {
-  const cols = sql.join(SNAPSHOT_TABLES.map((t) => sql`(SELECT COUNT(*) FROM ${sql.table(t)}) AS ${sql.ref(t)}`));
-  const r = await sql<Record<string, number | string>>`SELECT ${cols}`.execute(app.ctx.k);
-  const row = r.rows[0] ?? {};
-  return Object.fromEntries(SNAPSHOT_TABLES.map((t) => [t, Number(row[t])]));
-}
+/** One-query row counts of every table (the harness's own). */
+export { snapshot } from './helpers.js';

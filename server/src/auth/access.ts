@@ -17,7 +17,11 @@ export async function loadUserAccess(ctx: Ctx, userId: number, projectId: number
         eb(
           'id',
           'in',
-          eb.selectFrom('member_roles').select('role_id').where('user_id', '=', userId).where('project_id', '=', projectId),
+          eb
+            .selectFrom('member_roles')
+            .select('role_id')
+            .where('user_id', '=', userId)
+            .where('project_id', '=', projectId),
         ),
       ]),
     )

@@ -63,8 +63,8 @@ export function mergePermissions(sets: PermissionSet[]): { project: Set<string>;
     for (const p of s.project) project.add(p);
     for (const [nodeId, perms] of Object.entries(s.nodes)) {
       const id = Number(nodeId);
-      let set = nodes.get(id);
-      if (!set) nodes.set(id, (set = new Set()));
+      const set = nodes.get(id) ?? new Set<string>();
+      nodes.set(id, set);
       for (const p of perms) set.add(p);
     }
   }

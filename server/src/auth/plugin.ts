@@ -64,7 +64,8 @@ export const authPlugin = fp(async (app: FastifyInstance) => {
     const q = req.query as Record<string, unknown> | undefined;
     if (q) {
       for (const k of QUERY_KEY_PARAMS) {
-        if (k in q) return done(new AppError('INVALID_KEY', 'Pass the API key in the Authorization header, never in the URL'));
+        if (k in q)
+          return done(new AppError('INVALID_KEY', 'Pass the API key in the Authorization header, never in the URL'));
       }
     }
     const cookie = req.cookies?.[SESSION_COOKIE];

@@ -1,8 +1,8 @@
 import { type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
 import type { Db, DialectName } from './dialect.js';
 import { foundation } from './migrations/001_foundation.js';
-import { usageRollups } from './migrations/004_usage_rollups.js';
 import { projectObjects } from './migrations/002_project_objects.js';
+import { usageRollups } from './migrations/004_usage_rollups.js';
 import { keyDirectory } from './migrations/005_key_directory.js';
 
 /** Migrations are factories of the dialect so one file can pick `serial` vs `autoincrement`, `bytea` vs `blob`. */

@@ -18,7 +18,8 @@ export function jsonTooDeep(text: string, max = MAX_JSON_DEPTH): boolean {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped character
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
       else if (c === 0x22) inString = false;
     } else if (c === 0x22) inString = true;
     else if (c === 0x7b || c === 0x5b) {
@@ -47,7 +48,8 @@ export function registerInputGuards(app: FastifyInstance): void {
     parse(req, text, done);
   });
   app.addHook('onRequest', (req: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void) => {
-    if (req.url.includes('%00')) done(new AppError('VALIDATION_FAILED', 'The URL may not contain NUL (%00) characters'));
+    if (req.url.includes('%00'))
+      done(new AppError('VALIDATION_FAILED', 'The URL may not contain NUL (%00) characters'));
     else done();
   });
 }

@@ -1,6 +1,6 @@
 // The whole schema in one step (the product starts here). Portable types only:
 // ids via `serial`/`autoincrement`, epoch-ms `bigint`, 0/1 `integer` flags, JSON as `text`.
-import type { CreateTableBuilder, Kysely, Migration } from 'kysely';
+import type { ColumnDefinitionBuilder, CreateTableBuilder, Kysely, Migration } from 'kysely';
 import type { DialectName } from '../dialect.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: migrations work on the untyped schema
@@ -38,7 +38,8 @@ export function foundation(dialect: DialectName): Migration {
     pg
       ? t.addColumn('id', 'serial', (c) => c.primaryKey())
       : t.addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement());
-  const fk = (table: string) => (c: any) => c.notNull().references(`${table}.id`).onDelete('cascade');
+  const fk = (table: string) => (c: ColumnDefinitionBuilder) =>
+    c.notNull().references(`${table}.id`).onDelete('cascade');
 
   return {
     async up(db: AnyDb) {
@@ -100,7 +101,11 @@ export function foundation(dialect: DialectName): Migration {
         .addColumn('created_at', 'bigint', (c) => c.notNull())
         .addPrimaryKeyConstraint('member_roles_pk', ['user_id', 'role_id'])
         .execute();
-      await db.schema.createIndex('member_roles_project').on('member_roles').columns(['project_id', 'user_id']).execute();
+      await db.schema
+        .createIndex('member_roles_project')
+        .on('member_roles')
+        .columns(['project_id', 'user_id'])
+        .execute();
 
       await withId(db.schema.createTable('api_key_templates'))
         .addColumn('project_id', 'integer', fk('projects'))
@@ -133,7 +138,11 @@ export function foundation(dialect: DialectName): Migration {
         .addColumn('decided_at', 'bigint')
         .addColumn('decided_by', 'integer')
         .execute();
-      await db.schema.createIndex('key_requests_project').on('key_requests').columns(['project_id', 'status']).execute();
+      await db.schema
+        .createIndex('key_requests_project')
+        .on('key_requests')
+        .columns(['project_id', 'status'])
+        .execute();
       await db.schema.createIndex('key_requests_user').on('key_requests').columns(['user_id', 'template_id']).execute();
 
       await withId(db.schema.createTable('api_keys'))
@@ -221,7 +230,11 @@ export function foundation(dialect: DialectName): Migration {
         .addColumn('count', 'bigint', (c) => c.notNull())
         .addPrimaryKeyConstraint('usage_buckets_pk', ['key_id', 'hour', 'price_micros'])
         .execute();
-      await db.schema.createIndex('usage_buckets_project').on('usage_buckets').columns(['project_id', 'hour']).execute();
+      await db.schema
+        .createIndex('usage_buckets_project')
+        .on('usage_buckets')
+        .columns(['project_id', 'hour'])
+        .execute();
 
       await db.schema
         .createTable('usage_batches')

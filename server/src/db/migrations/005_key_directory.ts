@@ -9,9 +9,18 @@ type AnyDb = Kysely<any>;
 export function keyDirectory(): Migration {
   return {
     async up(db: AnyDb) {
-      await db.schema.alterTable('api_keys').addColumn('issuer', 'text', (c) => c.notNull().defaultTo('')).execute();
-      await db.schema.alterTable('api_keys').addColumn('template_name', 'text', (c) => c.notNull().defaultTo('')).execute();
-      await db.schema.alterTable('api_keys').addColumn('updated_at', 'bigint', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema
+        .alterTable('api_keys')
+        .addColumn('issuer', 'text', (c) => c.notNull().defaultTo(''))
+        .execute();
+      await db.schema
+        .alterTable('api_keys')
+        .addColumn('template_name', 'text', (c) => c.notNull().defaultTo(''))
+        .execute();
+      await db.schema
+        .alterTable('api_keys')
+        .addColumn('updated_at', 'bigint', (c) => c.notNull().defaultTo(0))
+        .execute();
       await db.schema.createIndex('api_keys_updated').on('api_keys').column('updated_at').execute();
     },
     async down(db: AnyDb) {

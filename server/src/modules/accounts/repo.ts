@@ -29,4 +29,5 @@ export const findSession = (q: Q, tokenHash: string, now: number) =>
 
 export const deleteSession = (q: Q, id: number) => q.deleteFrom('sessions').where('id', '=', id).execute();
 
-export const deleteExpiredSessions = (q: Q, now: number) => q.deleteFrom('sessions').where('expires_at', '<=', now).execute();
+export const deleteExpiredSessions = (q: Q, now: number) =>
+  q.deleteFrom('sessions').where('expires_at', '<=', now).execute();

@@ -1,6 +1,6 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { Type } from 'typebox';
-import { SESSION_COOKIE, requireActor, requireUser } from '../../auth/plugin.js';
+import { requireActor, requireUser, SESSION_COOKIE } from '../../auth/plugin.js';
 import { AppError } from '../../errors.js';
 import * as accounts from './service.js';
 
@@ -17,7 +17,7 @@ const SignUp = Type.Object({
 export const accountRoutes: FastifyPluginAsync = async (app) => {
   const { ctx } = app;
   const secure = ctx.config.publicUrl.startsWith('https:');
-  const setSession = (reply: { setCookie: Function }, token: string) =>
+  const setSession = (reply: FastifyReply, token: string) =>
     reply.setCookie(SESSION_COOKIE, token, {
       httpOnly: true,
       sameSite: 'lax',
@@ -27,24 +27,24 @@ export const accountRoutes: FastifyPluginAsync = async (app) => {
     });
   const throttle = { rateLimit: { max: 10, timeWindow: '1 minute' } };
 
+  app.post('/auth/signup', { schema: { tags: ['accounts'], body: SignUp }, config: throttle }, async (req, reply) => {
+    const body = req.body as { email: string; password: string; name: string };
+    const user = await accounts.signUp(ctx, body);
+    const session = await accounts.createSession(ctx, user.id);
+    setSession(reply, session.token);
+    return reply.code(201).send({ user, csrf_token: session.csrf_token });
+  });
+
   app.post(
-    '/auth/signup',
-    { schema: { tags: ['accounts'], body: SignUp }, config: throttle },
+    '/auth/login',
+    { schema: { tags: ['accounts'], body: Credentials }, config: throttle },
     async (req, reply) => {
-      const body = req.body as { email: string; password: string; name: string };
-      const user = await accounts.signUp(ctx, body);
-      const session = await accounts.createSession(ctx, user.id);
-      setSession(reply, session.token);
-      return reply.code(201).send({ user, csrf_token: session.csrf_token });
+      const { email, password } = req.body as { email: string; password: string };
+      const { user, token, csrf_token } = await accounts.logIn(ctx, email, password);
+      setSession(reply, token);
+      return { user, csrf_token };
     },
   );
-
-  app.post('/auth/login', { schema: { tags: ['accounts'], body: Credentials }, config: throttle }, async (req, reply) => {
-    const { email, password } = req.body as { email: string; password: string };
-    const { user, token, csrf_token } = await accounts.logIn(ctx, email, password);
-    setSession(reply, token);
-    return { user, csrf_token };
-  });
 
   app.post('/auth/logout', { schema: { tags: ['accounts'] } }, async (req, reply) => {
     const actor = requireUser(req);

@@ -1,10 +1,11 @@
 // Accounts (F13): sign-up, login, sessions. Sessions are server-side; the cookie holds a random
 // token whose SHA-256 is stored, so a database leak does not leak live sessions.
+
+import { hashPassword, verifyPassword } from '../../auth/password.js';
 import type { Ctx } from '../../context.js';
 import { AppError } from '../../errors.js';
 import { DAY_MS, toIso } from '../../lib/clock.js';
 import { randomToken, sha256hex } from '../../lib/crypto.js';
-import { hashPassword, verifyPassword } from '../../auth/password.js';
 import * as repo from './repo.js';
 
 export const SESSION_TTL_MS = 30 * DAY_MS;
@@ -37,7 +38,8 @@ export async function signUp(ctx: Ctx, input: { email: string; password: string;
     return toPublic({ id, email, name, created_at });
   } catch (err) {
     // a concurrent sign-up with the same email lost the race on the unique index
-    if (await repo.findUserByEmail(ctx.k, email)) throw new AppError('EMAIL_TAKEN', 'An account with this email exists');
+    if (await repo.findUserByEmail(ctx.k, email))
+      throw new AppError('EMAIL_TAKEN', 'An account with this email exists');
     throw err;
   }
 }

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { authorize } from '../../auth/plugin.js';
-import { PagingQuery, paging, ProjectParams } from '../../lib/http.js';
+import { PagingQuery, ProjectParams, paging } from '../../lib/http.js';
 import { listAudit } from './service.js';
 
 export const auditRoutes: FastifyPluginAsync = async (app) => {

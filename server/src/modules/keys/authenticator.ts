@@ -180,7 +180,8 @@ export class KeyDirectory implements KeyAuthenticator {
   access(actor: KeyActor, projectId: number): Access | null | Promise<Access | null> {
     if (actor.projectId !== projectId) return null;
     const role = this.roles.get(actor.roleId);
-    if (role && role.until > this.ctx.clock.now()) return { projectId, actor, project: role.project, nodes: role.nodes };
+    if (role && role.until > this.ctx.clock.now())
+      return { projectId, actor, project: role.project, nodes: role.nodes };
     return this.role(actor.roleId).then((r) => (r ? { projectId, actor, project: r.project, nodes: r.nodes } : null));
   }
 

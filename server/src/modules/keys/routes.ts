@@ -21,17 +21,13 @@ export const keyRoutes: FastifyPluginAsync = async (app) => {
   const { ctx } = app;
   const tags = ['api keys'];
 
-  app.get(
-    '/auth/whoami',
-    { schema: { tags, security: [{ apiKey: [] }], response: { 200: WhoAmI } } },
-    async (req) => {
-      const actor = requireActor(req);
-      if (actor.kind !== 'key') throw new AppError('INVALID_KEY', 'The API key is missing, invalid, expired or revoked');
-      const access = await app.keyAuth.access(actor, actor.projectId);
-      if (!access) throw new AppError('INVALID_KEY', 'The API key is missing, invalid, expired or revoked');
-      return keys.whoami(actor, access);
-    },
-  );
+  app.get('/auth/whoami', { schema: { tags, security: [{ apiKey: [] }], response: { 200: WhoAmI } } }, async (req) => {
+    const actor = requireActor(req);
+    if (actor.kind !== 'key') throw new AppError('INVALID_KEY', 'The API key is missing, invalid, expired or revoked');
+    const access = await app.keyAuth.access(actor, actor.projectId);
+    if (!access) throw new AppError('INVALID_KEY', 'The API key is missing, invalid, expired or revoked');
+    return keys.whoami(actor, access);
+  });
 
   app.delete(
     '/projects/:p/issued-keys/:k',

@@ -1,6 +1,7 @@
 // Issued keys from the holder's side (my keys, my token) and the owner's revoke.
-import type { Access } from '../../auth/permissions.js';
+
 import type { KeyActor } from '../../auth/key-auth.js';
+import type { Access } from '../../auth/permissions.js';
 import type { Ctx } from '../../context.js';
 import { AppError, notFound } from '../../errors.js';
 import { toIso } from '../../lib/clock.js';
@@ -13,7 +14,12 @@ import { signKey } from './tokens.js';
 
 export async function revokeKey(ctx: Ctx, access: Access, keyId: number, reason: string | undefined) {
   const result = await ctx.k.transaction().execute(async (trx) => {
-    const key = await trx.selectFrom('api_keys').selectAll().where('id', '=', keyId).where('project_id', '=', access.projectId).executeTakeFirst();
+    const key = await trx
+      .selectFrom('api_keys')
+      .selectAll()
+      .where('id', '=', keyId)
+      .where('project_id', '=', access.projectId)
+      .executeTakeFirst();
     if (!key) throw notFound('API key');
     if (key.revoked_at !== null) return { id: keyId, revoked_at: toIso(key.revoked_at), already: true };
     const why = reason?.trim() || 'revoked by the project owner';
@@ -25,7 +31,12 @@ export async function revokeKey(ctx: Ctx, access: Access, keyId: number, reason:
       body: `Your API key "${key.template_name}" was revoked (${why}). It no longer works; you may request a new one.`,
       link: `/projects/${access.projectId}/about#api-keys`,
     });
-    await audit(trx, ctx, access.projectId, access.actor, { action: 'key.revoked', object_type: 'api_key', object_id: keyId, details: { user_id: key.user_id } });
+    await audit(trx, ctx, access.projectId, access.actor, {
+      action: 'key.revoked',
+      object_type: 'api_key',
+      object_id: keyId,
+      details: { user_id: key.user_id },
+    });
     return { id: keyId, revoked_at: toIso(ctx.clock.now()), already: false };
   });
   // Committed first, then every instance drops the key from its caches.
@@ -66,7 +77,11 @@ export async function myKeys(ctx: Ctx, userId: number) {
     description: r.description ?? '',
     price_per_request: formatMoney(r.price_micros ?? 0),
     currency: ctx.config.currency,
-    fields: (fields.get(r.template_id) ?? []).map((f) => ({ name: f.name, description: f.description, value: f.value })),
+    fields: (fields.get(r.template_id) ?? []).map((f) => ({
+      name: f.name,
+      description: f.description,
+      value: f.value,
+    })),
     received_at: toIso(r.created_at),
     expires_at: toIso(r.expires_at),
     revoked_at: toIso(r.revoked_at),
@@ -77,12 +92,22 @@ export async function myKeys(ctx: Ctx, userId: number) {
 
 /** The holder's token, re-derived. Anyone else gets 404; a revoked or expired key cannot be copied. */
 export async function myToken(ctx: Ctx, actor: { kind: 'user'; userId: number; sessionId: number }, keyId: number) {
-  const key = await ctx.k.selectFrom('api_keys').selectAll().where('id', '=', keyId).where('user_id', '=', actor.userId).executeTakeFirst();
+  const key = await ctx.k
+    .selectFrom('api_keys')
+    .selectAll()
+    .where('id', '=', keyId)
+    .where('user_id', '=', actor.userId)
+    .executeTakeFirst();
   if (!key) throw notFound('API key');
   if (key.revoked_at !== null) throw new AppError('INVALID_STATE', 'This key was revoked');
-  if (key.expires_at !== null && key.expires_at <= ctx.clock.now()) throw new AppError('INVALID_STATE', 'This key has expired');
+  if (key.expires_at !== null && key.expires_at <= ctx.clock.now())
+    throw new AppError('INVALID_STATE', 'This key has expired');
   const token = await signKey(ctx, key);
-  await audit(ctx.k, ctx, key.project_id, actor, { action: 'key.token_copied', object_type: 'api_key', object_id: keyId });
+  await audit(ctx.k, ctx, key.project_id, actor, {
+    action: 'key.token_copied',
+    object_type: 'api_key',
+    object_id: keyId,
+  });
   return { token };
 }
 

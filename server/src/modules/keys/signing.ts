@@ -42,7 +42,10 @@ export class SigningKeys {
     for (const r of rows) {
       const jwk = JSON.parse(r.public_jwk) as Jwk;
       this.jwkList.push(jwk);
-      this.publicKeys.set(r.kid, createPublicKey({ key: jwk as unknown as import('node:crypto').JsonWebKey, format: 'jwk' }));
+      this.publicKeys.set(
+        r.kid,
+        createPublicKey({ key: jwk as unknown as import('node:crypto').JsonWebKey, format: 'jwk' }),
+      );
       if (r.active) {
         const der = open(this.ctx.master.key, this.ctx.master.name, r.private_enc, `signing-key:${r.kid}`);
         active = { kid: r.kid, key: createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }) };
@@ -100,7 +103,11 @@ export class SigningKeys {
   }
 
   private async privateKey(kid: string): Promise<KeyObject> {
-    const row = await this.ctx.k.selectFrom('signing_keys').selectAll().where('kid', '=', kid).executeTakeFirstOrThrow();
+    const row = await this.ctx.k
+      .selectFrom('signing_keys')
+      .selectAll()
+      .where('kid', '=', kid)
+      .executeTakeFirstOrThrow();
     const der = open(this.ctx.master.key, this.ctx.master.name, row.private_enc, `signing-key:${kid}`);
     return createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
   }

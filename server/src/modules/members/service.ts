@@ -15,8 +15,8 @@ export async function listMembers(ctx: Ctx, projectId: number) {
     .execute();
   const byUser = new Map<number, { user: { id: number; name: string; email: string }; role_ids: number[] }>();
   for (const r of rows) {
-    let m = byUser.get(r.id);
-    if (!m) byUser.set(r.id, (m = { user: { id: r.id, name: r.name, email: r.email }, role_ids: [] }));
+    const m = byUser.get(r.id) ?? { user: { id: r.id, name: r.name, email: r.email }, role_ids: [] };
+    byUser.set(r.id, m);
     m.role_ids.push(r.role_id);
   }
   const items = [...byUser.values()];
@@ -46,9 +46,14 @@ export async function setMemberRoles(ctx: Ctx, access: Access, userId: number, r
         .where('project_id', '=', access.projectId)
         .where('id', 'in', unique)
         .execute();
-      if (found.length !== unique.length) throw new AppError('INVALID_REFERENCE', 'Every role must belong to this project');
+      if (found.length !== unique.length)
+        throw new AppError('INVALID_REFERENCE', 'Every role must belong to this project');
     }
-    await trx.deleteFrom('member_roles').where('project_id', '=', access.projectId).where('user_id', '=', userId).execute();
+    await trx
+      .deleteFrom('member_roles')
+      .where('project_id', '=', access.projectId)
+      .where('user_id', '=', userId)
+      .execute();
     const now = ctx.clock.now();
     if (unique.length) {
       await trx
@@ -70,7 +75,11 @@ export async function setMemberRoles(ctx: Ctx, access: Access, userId: number, r
 }
 
 export async function addMemberByEmail(ctx: Ctx, access: Access, email: string, roleIds: number[]) {
-  const user = await ctx.k.selectFrom('users').select('id').where('email', '=', normalizeEmail(email)).executeTakeFirst();
+  const user = await ctx.k
+    .selectFrom('users')
+    .select('id')
+    .where('email', '=', normalizeEmail(email))
+    .executeTakeFirst();
   if (!user) throw notFound('User');
   return setMemberRoles(ctx, access, user.id, roleIds);
 }

@@ -18,7 +18,13 @@ export const nodeRoutes: FastifyPluginAsync = async (app) => {
 
   app.get(
     '/projects/:p/nodes',
-    { schema: { tags, params: ProjectParams, querystring: Type.Object({ search: Type.Optional(Type.String({ maxLength: 200 })) }) } },
+    {
+      schema: {
+        tags,
+        params: ProjectParams,
+        querystring: Type.Object({ search: Type.Optional(Type.String({ maxLength: 200 })) }),
+      },
+    },
     async (req) => {
       const { p } = req.params as ProjectParams;
       await authorize(req, p);
@@ -28,7 +34,9 @@ export const nodeRoutes: FastifyPluginAsync = async (app) => {
 
   app.post('/projects/:p/nodes', { schema: { tags, params: ProjectParams, body: CreateNode } }, async (req, reply) => {
     const access = await authorize(req, (req.params as ProjectParams).p, 'graph_edit');
-    return reply.code(201).send(await nodes.createNode(ctx, access, req.body as { name: string; kind: nodes.NodeKind }));
+    return reply
+      .code(201)
+      .send(await nodes.createNode(ctx, access, req.body as { name: string; kind: nodes.NodeKind }));
   });
 
   app.patch('/projects/:p/nodes/:n', { schema: { tags, params: NodeParams, body: PatchNode } }, async (req) => {

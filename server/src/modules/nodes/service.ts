@@ -36,9 +36,18 @@ export async function requireNode(ctx: Ctx, projectId: number, nodeId: number) {
 
 export async function createNode(ctx: Ctx, access: Access, input: { name: string; kind: NodeKind }) {
   return ctx.k.transaction().execute(async (trx) => {
-    const values = { project_id: access.projectId, name: input.name.trim(), kind: input.kind, created_at: ctx.clock.now() };
+    const values = {
+      project_id: access.projectId,
+      name: input.name.trim(),
+      kind: input.kind,
+      created_at: ctx.clock.now(),
+    };
     const { id } = await trx.insertInto('nodes').values(values).returning('id').executeTakeFirstOrThrow();
-    await audit(trx, ctx, access.projectId, access.actor, { action: 'node.created', object_type: 'node', object_id: id });
+    await audit(trx, ctx, access.projectId, access.actor, {
+      action: 'node.created',
+      object_type: 'node',
+      object_id: id,
+    });
     return toNode({ id, ...values });
   });
 }
@@ -61,24 +70,44 @@ export async function updateNode(
 export async function deleteNode(ctx: Ctx, access: Access, nodeId: number) {
   await requireNode(ctx, access.projectId, nodeId);
   const roleIds = await ctx.k.transaction().execute(async (trx) => {
-    const roles = await trx.selectFrom('roles').select(['id', 'permissions']).where('project_id', '=', access.projectId).execute();
+    const roles = await trx
+      .selectFrom('roles')
+      .select(['id', 'permissions'])
+      .where('project_id', '=', access.projectId)
+      .execute();
     const changed: number[] = [];
     for (const r of roles) {
       const perms = parsePermissions(r.permissions);
       if (!(String(nodeId) in perms.nodes)) continue;
       delete perms.nodes[String(nodeId)];
-      await trx.updateTable('roles').set({ permissions: JSON.stringify(perms), updated_at: ctx.clock.now() }).where('id', '=', r.id).execute();
+      await trx
+        .updateTable('roles')
+        .set({ permissions: JSON.stringify(perms), updated_at: ctx.clock.now() })
+        .where('id', '=', r.id)
+        .execute();
       changed.push(r.id);
     }
-    const secrets = await trx.selectFrom('secrets').select(['id', 'node_ids']).where('project_id', '=', access.projectId).execute();
+    const secrets = await trx
+      .selectFrom('secrets')
+      .select(['id', 'node_ids'])
+      .where('project_id', '=', access.projectId)
+      .execute();
     for (const s of secrets) {
       const ids = JSON.parse(s.node_ids) as number[];
       if (ids.includes(nodeId)) {
-        await trx.updateTable('secrets').set({ node_ids: JSON.stringify(ids.filter((i) => i !== nodeId)) }).where('id', '=', s.id).execute();
+        await trx
+          .updateTable('secrets')
+          .set({ node_ids: JSON.stringify(ids.filter((i) => i !== nodeId)) })
+          .where('id', '=', s.id)
+          .execute();
       }
     }
     await trx.deleteFrom('nodes').where('id', '=', nodeId).execute();
-    await audit(trx, ctx, access.projectId, access.actor, { action: 'node.deleted', object_type: 'node', object_id: nodeId });
+    await audit(trx, ctx, access.projectId, access.actor, {
+      action: 'node.deleted',
+      object_type: 'node',
+      object_id: nodeId,
+    });
     return changed;
   });
   for (const roleId of roleIds) await ctx.events.publish({ type: 'role', roleId });
@@ -87,7 +116,9 @@ export async function deleteNode(ctx: Ctx, access: Access, nodeId: number) {
 const toLink = (l: { id: number; project_id: number; from_node_id: number; to_node_id: number }) => ({ ...l });
 
 export async function listLinks(ctx: Ctx, projectId: number) {
-  return (await ctx.k.selectFrom('links').selectAll().where('project_id', '=', projectId).orderBy('id').execute()).map(toLink);
+  return (await ctx.k.selectFrom('links').selectAll().where('project_id', '=', projectId).orderBy('id').execute()).map(
+    toLink,
+  );
 }
 
 export async function createLink(ctx: Ctx, access: Access, from: number, to: number) {

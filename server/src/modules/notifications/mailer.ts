@@ -69,10 +69,21 @@ export class OutboxSender {
         .executeTakeFirst();
       if (Number(claim.numUpdatedRows) !== 1) continue; // another instance has it
       try {
-        await this.transport.sendMail({ from: this.ctx.config.mailFrom, to: mail.to_email, subject: mail.subject, text: mail.body });
+        await this.transport.sendMail({
+          from: this.ctx.config.mailFrom,
+          to: mail.to_email,
+          subject: mail.subject,
+          text: mail.body,
+        });
         await k
           .updateTable('outbox')
-          .set({ status: 'sent', sent_at: clock.now(), attempts: mail.attempts + 1, locked_until: null, last_error: null })
+          .set({
+            status: 'sent',
+            sent_at: clock.now(),
+            attempts: mail.attempts + 1,
+            locked_until: null,
+            last_error: null,
+          })
           .where('id', '=', mail.id)
           .execute();
       } catch (err) {

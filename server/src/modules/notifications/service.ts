@@ -93,7 +93,11 @@ export async function listNotifications(ctx: Ctx, userId: number, limit: number,
 }
 
 export async function markRead(ctx: Ctx, userId: number, ids: number[] | undefined) {
-  let q = ctx.k.updateTable('notifications').set({ read_at: ctx.clock.now() }).where('user_id', '=', userId).where('read_at', 'is', null);
+  let q = ctx.k
+    .updateTable('notifications')
+    .set({ read_at: ctx.clock.now() })
+    .where('user_id', '=', userId)
+    .where('read_at', 'is', null);
   if (ids) q = q.where('id', 'in', ids.length ? ids : [0]);
   const res = await q.executeTakeFirst();
   return { marked: Number(res.numUpdatedRows) };

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { Type } from 'typebox';
 import { authorize, requireUser } from '../../auth/plugin.js';
-import { PagingQuery, paging, ProjectParams } from '../../lib/http.js';
+import { PagingQuery, ProjectParams, paging } from '../../lib/http.js';
 import * as projects from './service.js';
 
 const CreateProject = Type.Object({

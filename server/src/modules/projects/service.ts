@@ -29,7 +29,12 @@ export async function createProject(
 ) {
   return ctx.k.transaction().execute(async (trx) => {
     const now = ctx.clock.now();
-    const values = { name: input.name.trim(), description: input.description ?? '', owner_id: actor.userId, created_at: now };
+    const values = {
+      name: input.name.trim(),
+      description: input.description ?? '',
+      owner_id: actor.userId,
+      created_at: now,
+    };
     const { id } = await trx.insertInto('projects').values(values).returning('id').executeTakeFirstOrThrow();
     const role = await trx
       .insertInto('roles')
@@ -93,7 +98,8 @@ export async function updateProject(
   if (patch.name !== undefined) set.name = patch.name.trim();
   if (patch.description !== undefined) set.description = patch.description;
   await ctx.k.transaction().execute(async (trx) => {
-    if (Object.keys(set).length) await trx.updateTable('projects').set(set).where('id', '=', access.projectId).execute();
+    if (Object.keys(set).length)
+      await trx.updateTable('projects').set(set).where('id', '=', access.projectId).execute();
     await audit(trx, ctx, access.projectId, access.actor, {
       action: 'project.updated',
       object_type: 'project',

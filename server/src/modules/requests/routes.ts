@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { Type } from 'typebox';
 import { authorize, requireUser } from '../../auth/plugin.js';
-import { IdParam, OptionalReason, PagingQuery, paging, ProjectParams } from '../../lib/http.js';
+import { IdParam, OptionalReason, PagingQuery, ProjectParams, paging } from '../../lib/http.js';
 import * as requests from './service.js';
 
 const RequestParams = Type.Object({ p: IdParam, r: IdParam });
@@ -50,7 +50,13 @@ export const requestRoutes: FastifyPluginAsync = async (app) => {
 
   app.get(
     '/projects/:p/api-key-requests',
-    { schema: { tags, params: ProjectParams, querystring: Type.Intersect([PagingQuery, Type.Object({ status: Type.Optional(Status) })]) } },
+    {
+      schema: {
+        tags,
+        params: ProjectParams,
+        querystring: Type.Intersect([PagingQuery, Type.Object({ status: Type.Optional(Status) })]),
+      },
+    },
     async (req) => {
       const { p } = req.params as ProjectParams;
       await authorize(req, p, 'project_manage');

@@ -25,10 +25,22 @@ export async function listOffers(ctx: Ctx, projectId: number, userId: number) {
   const ids = templates.map((t) => t.id);
   const [requests, keys, fields] = await Promise.all([
     ids.length
-      ? ctx.k.selectFrom('key_requests').selectAll().where('user_id', '=', userId).where('template_id', 'in', ids).orderBy('id', 'desc').execute()
+      ? ctx.k
+          .selectFrom('key_requests')
+          .selectAll()
+          .where('user_id', '=', userId)
+          .where('template_id', 'in', ids)
+          .orderBy('id', 'desc')
+          .execute()
       : [],
     ids.length
-      ? ctx.k.selectFrom('api_keys').selectAll().where('user_id', '=', userId).where('template_id', 'in', ids).orderBy('id', 'desc').execute()
+      ? ctx.k
+          .selectFrom('api_keys')
+          .selectAll()
+          .where('user_id', '=', userId)
+          .where('template_id', 'in', ids)
+          .orderBy('id', 'desc')
+          .execute()
       : [],
     fieldsOf(ctx.k, ids),
   ]);
@@ -125,10 +137,27 @@ export async function createRequest(ctx: Ctx, access: Access, actor: UserActor, 
       .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
       .executeTakeFirst();
     if (live) throw new AppError('CONFLICT', 'You already hold a key from this template');
-    const values = { project_id: projectId, template_id: templateId, user_id: actor.userId, status: 'pending' as const, reason: null, created_at: now, decided_at: null, decided_by: null };
+    const values = {
+      project_id: projectId,
+      template_id: templateId,
+      user_id: actor.userId,
+      status: 'pending' as const,
+      reason: null,
+      created_at: now,
+      decided_at: null,
+      decided_by: null,
+    };
     const { id } = await trx.insertInto('key_requests').values(values).returning('id').executeTakeFirstOrThrow();
-    const requester = await trx.selectFrom('users').select(['name', 'email']).where('id', '=', actor.userId).executeTakeFirstOrThrow();
-    const project = await trx.selectFrom('projects').select('name').where('id', '=', projectId).executeTakeFirstOrThrow();
+    const requester = await trx
+      .selectFrom('users')
+      .select(['name', 'email'])
+      .where('id', '=', actor.userId)
+      .executeTakeFirstOrThrow();
+    const project = await trx
+      .selectFrom('projects')
+      .select('name')
+      .where('id', '=', projectId)
+      .executeTakeFirstOrThrow();
     await notify(trx, ctx, await managersOf(trx, projectId), {
       kind: 'key_request.created',
       projectId,
@@ -136,7 +165,12 @@ export async function createRequest(ctx: Ctx, access: Access, actor: UserActor, 
       body: `${requester.name} <${requester.email}> requests the API key "${t.name}" of project "${project.name}".`,
       link: `/projects/${projectId}/api-keys#requests`,
     });
-    await audit(trx, ctx, projectId, actor, { action: 'key.requested', object_type: 'key_request', object_id: id, details: { template_id: templateId } });
+    await audit(trx, ctx, projectId, actor, {
+      action: 'key.requested',
+      object_type: 'key_request',
+      object_id: id,
+      details: { template_id: templateId },
+    });
     return toRequest({ id, ...values });
   });
   // A race between two identical requests is settled here: keep the oldest pending one.
@@ -156,7 +190,12 @@ export async function createRequest(ctx: Ctx, access: Access, actor: UserActor, 
 }
 
 async function requireRequest(q: Q, projectId: number, requestId: number) {
-  const r = await q.selectFrom('key_requests').selectAll().where('id', '=', requestId).where('project_id', '=', projectId).executeTakeFirst();
+  const r = await q
+    .selectFrom('key_requests')
+    .selectAll()
+    .where('id', '=', requestId)
+    .where('project_id', '=', projectId)
+    .executeTakeFirst();
   if (!r) throw notFound('Request');
   return r;
 }
@@ -167,13 +206,28 @@ export async function cancelRequest(ctx: Ctx, access: Access, actor: UserActor, 
     if (r.user_id !== actor.userId) throw notFound('Request');
     if (r.status !== 'pending') throw new AppError('INVALID_STATE', `The request is already ${r.status}`);
     const now = ctx.clock.now();
-    await trx.updateTable('key_requests').set({ status: 'cancelled', decided_at: now }).where('id', '=', requestId).where('status', '=', 'pending').execute();
-    await audit(trx, ctx, access.projectId, actor, { action: 'key.request_cancelled', object_type: 'key_request', object_id: requestId });
+    await trx
+      .updateTable('key_requests')
+      .set({ status: 'cancelled', decided_at: now })
+      .where('id', '=', requestId)
+      .where('status', '=', 'pending')
+      .execute();
+    await audit(trx, ctx, access.projectId, actor, {
+      action: 'key.request_cancelled',
+      object_type: 'key_request',
+      object_id: requestId,
+    });
     return toRequest({ ...r, status: 'cancelled', decided_at: now });
   });
 }
 
-export async function listRequests(ctx: Ctx, projectId: number, status: string | undefined, limit: number, offset: number) {
+export async function listRequests(
+  ctx: Ctx,
+  projectId: number,
+  status: string | undefined,
+  limit: number,
+  offset: number,
+) {
   let base = ctx.k.selectFrom('key_requests as kr').where('kr.project_id', '=', projectId);
   if (status) base = base.where('kr.status', '=', status as 'pending');
   const { total } = await base.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow();
@@ -211,7 +265,8 @@ export async function approveRequest(ctx: Ctx, access: Access, requestId: number
       .where('id', '=', requestId)
       .where('status', '=', 'pending')
       .executeTakeFirst();
-    if (Number(claimed.numUpdatedRows) !== 1) throw new AppError('INVALID_STATE', 'The request was decided concurrently');
+    if (Number(claimed.numUpdatedRows) !== 1)
+      throw new AppError('INVALID_STATE', 'The request was decided concurrently');
     const values = {
       project_id: projectId,
       template_id: t.id,
@@ -231,7 +286,11 @@ export async function approveRequest(ctx: Ctx, access: Access, requestId: number
     };
     const { id } = await trx.insertInto('api_keys').values(values).returning('id').executeTakeFirstOrThrow();
     await ensurePersonalLayer(trx, ctx, projectId, r.user_id);
-    const project = await trx.selectFrom('projects').select('name').where('id', '=', projectId).executeTakeFirstOrThrow();
+    const project = await trx
+      .selectFrom('projects')
+      .select('name')
+      .where('id', '=', projectId)
+      .executeTakeFirstOrThrow();
     await notify(trx, ctx, [r.user_id], {
       kind: 'key_request.approved',
       projectId,
@@ -239,8 +298,17 @@ export async function approveRequest(ctx: Ctx, access: Access, requestId: number
       body: `Your request for the API key "${t.name}" of project "${project.name}" was approved. Copy the token from the project's About page.`,
       link: `/projects/${projectId}/about#api-keys`,
     });
-    await audit(trx, ctx, projectId, access.actor, { action: 'key.approved', object_type: 'api_key', object_id: id, details: { request_id: r.id, user_id: r.user_id } });
-    const user = await trx.selectFrom('users').select(['id', 'name', 'email']).where('id', '=', r.user_id).executeTakeFirstOrThrow();
+    await audit(trx, ctx, projectId, access.actor, {
+      action: 'key.approved',
+      object_type: 'api_key',
+      object_id: id,
+      details: { request_id: r.id, user_id: r.user_id },
+    });
+    const user = await trx
+      .selectFrom('users')
+      .select(['id', 'name', 'email'])
+      .where('id', '=', r.user_id)
+      .executeTakeFirstOrThrow();
     return {
       id,
       project_id: projectId,
@@ -269,7 +337,13 @@ export async function ensurePersonalLayer(q: Q, ctx: Ctx, projectId: number, use
   if (existing) return existing.id;
   const { id } = await q
     .insertInto('data_layers')
-    .values({ project_id: projectId, name: `personal-${userId}`, kind: 'personal', user_id: userId, created_at: ctx.clock.now() })
+    .values({
+      project_id: projectId,
+      name: `personal-${userId}`,
+      kind: 'personal',
+      user_id: userId,
+      created_at: ctx.clock.now(),
+    })
     .returning('id')
     .executeTakeFirstOrThrow();
   return id;
@@ -281,8 +355,16 @@ export async function rejectRequest(ctx: Ctx, access: Access, requestId: number,
     if (r.status !== 'pending') throw new AppError('INVALID_STATE', `The request is already ${r.status}`);
     const now = ctx.clock.now();
     const why = reason?.trim() || null;
-    await trx.updateTable('key_requests').set({ status: 'rejected', reason: why, decided_at: now, decided_by: access.actor.userId }).where('id', '=', requestId).execute();
-    const t = await trx.selectFrom('api_key_templates').select('name').where('id', '=', r.template_id).executeTakeFirst();
+    await trx
+      .updateTable('key_requests')
+      .set({ status: 'rejected', reason: why, decided_at: now, decided_by: access.actor.userId })
+      .where('id', '=', requestId)
+      .execute();
+    const t = await trx
+      .selectFrom('api_key_templates')
+      .select('name')
+      .where('id', '=', r.template_id)
+      .executeTakeFirst();
     await notify(trx, ctx, [r.user_id], {
       kind: 'key_request.rejected',
       projectId: access.projectId,
@@ -290,7 +372,12 @@ export async function rejectRequest(ctx: Ctx, access: Access, requestId: number,
       body: `Your request for the API key "${t?.name ?? ''}" was rejected.${why ? ` Reason: ${why}` : ''} You may request it again.`,
       link: `/projects/${access.projectId}/about#api-keys`,
     });
-    await audit(trx, ctx, access.projectId, access.actor, { action: 'key.rejected', object_type: 'key_request', object_id: requestId, details: { reason: why } });
+    await audit(trx, ctx, access.projectId, access.actor, {
+      action: 'key.rejected',
+      object_type: 'key_request',
+      object_id: requestId,
+      details: { reason: why },
+    });
     return toRequest({ ...r, status: 'rejected', reason: why, decided_at: now });
   });
 }

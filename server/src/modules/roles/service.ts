@@ -44,21 +44,27 @@ export const toRole = (r: RoleRow, currency: string) => ({
 });
 
 /** Checks names against the closed permission lists and node ids against the project. */
-async function validatePermissions(q: Q, projectId: number, input: NonNullable<RoleInput['permissions']>): Promise<PermissionSet> {
+async function validatePermissions(
+  q: Q,
+  projectId: number,
+  input: NonNullable<RoleInput['permissions']>,
+): Promise<PermissionSet> {
   const project = [...new Set(input.project ?? [])];
   const bad = project.filter((p) => !(PROJECT_PERMISSIONS as readonly string[]).includes(p));
   if (bad.length) throw new AppError('VALIDATION_FAILED', `Unknown project permissions: ${bad.join(', ')}`);
   const nodes: PermissionSet['nodes'] = {};
   const nodeIds = Object.keys(input.nodes ?? {});
   if (nodeIds.length) {
-    if (nodeIds.some((id) => !/^[1-9]\d{0,9}$/.test(id))) throw new AppError('VALIDATION_FAILED', 'Node ids must be positive integers');
+    if (nodeIds.some((id) => !/^[1-9]\d{0,9}$/.test(id)))
+      throw new AppError('VALIDATION_FAILED', 'Node ids must be positive integers');
     const found = await q
       .selectFrom('nodes')
       .select('id')
       .where('project_id', '=', projectId)
       .where('id', 'in', nodeIds.map(Number))
       .execute();
-    if (found.length !== nodeIds.length) throw new AppError('INVALID_REFERENCE', 'Every node must belong to this project');
+    if (found.length !== nodeIds.length)
+      throw new AppError('INVALID_REFERENCE', 'Every node must belong to this project');
   }
   for (const [id, perms] of Object.entries(input.nodes ?? {})) {
     const badNode = perms.filter((p) => !(NODE_PERMISSIONS as readonly string[]).includes(p));
@@ -69,7 +75,12 @@ async function validatePermissions(q: Q, projectId: number, input: NonNullable<R
 }
 
 async function requireRole(q: Q, projectId: number, roleId: number): Promise<RoleRow> {
-  const role = await q.selectFrom('roles').selectAll().where('id', '=', roleId).where('project_id', '=', projectId).executeTakeFirst();
+  const role = await q
+    .selectFrom('roles')
+    .selectAll()
+    .where('id', '=', roleId)
+    .where('project_id', '=', projectId)
+    .executeTakeFirst();
   if (!role) throw notFound('Role');
   return role;
 }
@@ -104,7 +115,12 @@ export async function createRole(ctx: Ctx, access: Access, input: RoleInput & { 
       updated_at: now,
     };
     const { id } = await trx.insertInto('roles').values(values).returning('id').executeTakeFirstOrThrow();
-    await audit(trx, ctx, access.projectId, access.actor, { action: 'role.created', object_type: 'role', object_id: id, details: { name } });
+    await audit(trx, ctx, access.projectId, access.actor, {
+      action: 'role.created',
+      object_type: 'role',
+      object_id: id,
+      details: { name },
+    });
     return toRole({ id, ...values }, ctx.config.currency);
   });
 }

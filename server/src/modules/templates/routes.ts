@@ -34,11 +34,19 @@ export const templateRoutes: FastifyPluginAsync = async (app) => {
     return templates.listTemplates(ctx, p);
   });
 
-  app.post('/projects/:p/api-key-templates', { schema: { tags, params: ProjectParams, body: CreateTemplate } }, async (req, reply) => {
-    const access = await authorize(req, (req.params as ProjectParams).p, 'project_manage');
-    const t = await templates.createTemplate(ctx, access, req.body as templates.TemplateInput & { name: string; role_id: number });
-    return reply.code(201).send(t);
-  });
+  app.post(
+    '/projects/:p/api-key-templates',
+    { schema: { tags, params: ProjectParams, body: CreateTemplate } },
+    async (req, reply) => {
+      const access = await authorize(req, (req.params as ProjectParams).p, 'project_manage');
+      const t = await templates.createTemplate(
+        ctx,
+        access,
+        req.body as templates.TemplateInput & { name: string; role_id: number },
+      );
+      return reply.code(201).send(t);
+    },
+  );
 
   app.get('/projects/:p/api-key-templates/:t', { schema: { tags, params: TemplateParams } }, async (req) => {
     const { p, t } = req.params as TP;
@@ -46,11 +54,15 @@ export const templateRoutes: FastifyPluginAsync = async (app) => {
     return templates.getTemplate(ctx, p, t);
   });
 
-  app.patch('/projects/:p/api-key-templates/:t', { schema: { tags, params: TemplateParams, body: PatchTemplate } }, async (req) => {
-    const { p, t } = req.params as TP;
-    const access = await authorize(req, p, 'project_manage');
-    return templates.updateTemplate(ctx, access, t, req.body as templates.TemplateInput);
-  });
+  app.patch(
+    '/projects/:p/api-key-templates/:t',
+    { schema: { tags, params: TemplateParams, body: PatchTemplate } },
+    async (req) => {
+      const { p, t } = req.params as TP;
+      const access = await authorize(req, p, 'project_manage');
+      return templates.updateTemplate(ctx, access, t, req.body as templates.TemplateInput);
+    },
+  );
 
   app.delete('/projects/:p/api-key-templates/:t', { schema: { tags, params: TemplateParams } }, async (req) => {
     const { p, t } = req.params as TP;
@@ -58,22 +70,36 @@ export const templateRoutes: FastifyPluginAsync = async (app) => {
     return templates.deleteTemplate(ctx, access, t);
   });
 
-  app.post('/projects/:p/api-key-templates/:t/fields', { schema: { tags, params: TemplateParams, body: CreateField } }, async (req, reply) => {
-    const { p, t } = req.params as TP;
-    const access = await authorize(req, p, 'project_manage');
-    return reply.code(201).send(await templates.addField(ctx, access, t, req.body as templates.FieldInput & { name: string }));
-  });
+  app.post(
+    '/projects/:p/api-key-templates/:t/fields',
+    { schema: { tags, params: TemplateParams, body: CreateField } },
+    async (req, reply) => {
+      const { p, t } = req.params as TP;
+      const access = await authorize(req, p, 'project_manage');
+      return reply
+        .code(201)
+        .send(await templates.addField(ctx, access, t, req.body as templates.FieldInput & { name: string }));
+    },
+  );
 
-  app.patch('/projects/:p/api-key-templates/:t/fields/:f', { schema: { tags, params: FieldParams, body: PatchField } }, async (req) => {
-    const { p, t, f } = req.params as FP;
-    const access = await authorize(req, p, 'project_manage');
-    return templates.updateField(ctx, access, t, f, req.body as templates.FieldInput);
-  });
+  app.patch(
+    '/projects/:p/api-key-templates/:t/fields/:f',
+    { schema: { tags, params: FieldParams, body: PatchField } },
+    async (req) => {
+      const { p, t, f } = req.params as FP;
+      const access = await authorize(req, p, 'project_manage');
+      return templates.updateField(ctx, access, t, f, req.body as templates.FieldInput);
+    },
+  );
 
-  app.delete('/projects/:p/api-key-templates/:t/fields/:f', { schema: { tags, params: FieldParams } }, async (req, reply) => {
-    const { p, t, f } = req.params as FP;
-    const access = await authorize(req, p, 'project_manage');
-    await templates.deleteField(ctx, access, t, f);
-    return reply.code(204).send();
-  });
+  app.delete(
+    '/projects/:p/api-key-templates/:t/fields/:f',
+    { schema: { tags, params: FieldParams } },
+    async (req, reply) => {
+      const { p, t, f } = req.params as FP;
+      const access = await authorize(req, p, 'project_manage');
+      await templates.deleteField(ctx, access, t, f);
+      return reply.code(204).send();
+    },
+  );
 };

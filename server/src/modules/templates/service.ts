@@ -75,7 +75,10 @@ export async function listTemplates(ctx: Ctx, projectId: number, onlyId?: number
     .where('t.project_id', '=', projectId);
   if (onlyId !== undefined) q = q.where('t.id', '=', onlyId);
   const rows = await q.orderBy('t.id').execute();
-  const fields = await fieldsOf(ctx.k, rows.map((r) => r.id));
+  const fields = await fieldsOf(
+    ctx.k,
+    rows.map((r) => r.id),
+  );
   return rows.map((t) => ({
     id: t.id,
     project_id: t.project_id,
@@ -128,12 +131,21 @@ async function checkRole(q: Q, projectId: number, roleId: number) {
 }
 
 async function assertNameFree(q: Q, projectId: number, name: string, exceptId?: number) {
-  let query = q.selectFrom('api_key_templates').select('id').where('project_id', '=', projectId).where('name', '=', name);
+  let query = q
+    .selectFrom('api_key_templates')
+    .select('id')
+    .where('project_id', '=', projectId)
+    .where('name', '=', name);
   if (exceptId !== undefined) query = query.where('id', '!=', exceptId);
-  if (await query.executeTakeFirst()) throw new AppError('NAME_TAKEN', `A template named "${name}" exists in this project`);
+  if (await query.executeTakeFirst())
+    throw new AppError('NAME_TAKEN', `A template named "${name}" exists in this project`);
 }
 
-export async function createTemplate(ctx: Ctx, access: Access, input: TemplateInput & { name: string; role_id: number }) {
+export async function createTemplate(
+  ctx: Ctx,
+  access: Access,
+  input: TemplateInput & { name: string; role_id: number },
+) {
   const name = input.name.trim();
   const id = await ctx.k.transaction().execute(async (trx) => {
     await assertNameFree(trx, access.projectId, name);
@@ -152,7 +164,12 @@ export async function createTemplate(ctx: Ctx, access: Access, input: TemplateIn
       })
       .returning('id')
       .executeTakeFirstOrThrow();
-    await audit(trx, ctx, access.projectId, access.actor, { action: 'template.created', object_type: 'template', object_id: id, details: { name } });
+    await audit(trx, ctx, access.projectId, access.actor, {
+      action: 'template.created',
+      object_type: 'template',
+      object_id: id,
+      details: { name },
+    });
     return id;
   });
   return getTemplate(ctx, access.projectId, id);
@@ -161,7 +178,13 @@ export async function createTemplate(ctx: Ctx, access: Access, input: TemplateIn
 export async function updateTemplate(ctx: Ctx, access: Access, templateId: number, input: TemplateInput) {
   const moved = await ctx.k.transaction().execute(async (trx) => {
     await requireTemplate(trx, access.projectId, templateId);
-    const set: { name?: string; description?: string; role_id?: number; lifetime_days?: number | null; updated_at: number } = {
+    const set: {
+      name?: string;
+      description?: string;
+      role_id?: number;
+      lifetime_days?: number | null;
+      updated_at: number;
+    } = {
       updated_at: ctx.clock.now(),
     };
     if (input.name !== undefined) {
@@ -175,14 +198,27 @@ export async function updateTemplate(ctx: Ctx, access: Access, templateId: numbe
       await checkRole(trx, access.projectId, input.role_id);
       set.role_id = input.role_id;
       // Live keys follow their template's role (they act with the role as it is now).
-      const live = await trx.selectFrom('api_keys').select('id').where('template_id', '=', templateId).where('revoked_at', 'is', null).execute();
+      const live = await trx
+        .selectFrom('api_keys')
+        .select('id')
+        .where('template_id', '=', templateId)
+        .where('revoked_at', 'is', null)
+        .execute();
       moved = live.map((k) => k.id);
       if (moved.length) {
-        await trx.updateTable('api_keys').set({ role_id: input.role_id, updated_at: ctx.clock.now() }).where('id', 'in', moved).execute();
+        await trx
+          .updateTable('api_keys')
+          .set({ role_id: input.role_id, updated_at: ctx.clock.now() })
+          .where('id', 'in', moved)
+          .execute();
       }
     }
     if (set.name !== undefined) {
-      await trx.updateTable('api_keys').set({ template_name: set.name }).where('template_id', '=', templateId).execute();
+      await trx
+        .updateTable('api_keys')
+        .set({ template_name: set.name })
+        .where('template_id', '=', templateId)
+        .execute();
     }
     await trx.updateTable('api_key_templates').set(set).where('id', '=', templateId).execute();
     await audit(trx, ctx, access.projectId, access.actor, {
@@ -222,24 +258,42 @@ export async function deleteTemplate(ctx: Ctx, access: Access, templateId: numbe
 }
 
 async function requireField(q: Q, templateId: number, fieldId: number) {
-  const f = await q.selectFrom('template_fields').selectAll().where('id', '=', fieldId).where('template_id', '=', templateId).executeTakeFirst();
+  const f = await q
+    .selectFrom('template_fields')
+    .selectAll()
+    .where('id', '=', fieldId)
+    .where('template_id', '=', templateId)
+    .executeTakeFirst();
   if (!f) throw notFound('Field');
   return f;
 }
 
 async function assertFieldNameFree(q: Q, templateId: number, name: string, exceptId?: number) {
-  let query = q.selectFrom('template_fields').select('id').where('template_id', '=', templateId).where('name', '=', name);
+  let query = q
+    .selectFrom('template_fields')
+    .select('id')
+    .where('template_id', '=', templateId)
+    .where('name', '=', name);
   if (exceptId !== undefined) query = query.where('id', '!=', exceptId);
-  if (await query.executeTakeFirst()) throw new AppError('NAME_TAKEN', `A field named "${name}" exists in this template`);
+  if (await query.executeTakeFirst())
+    throw new AppError('NAME_TAKEN', `A field named "${name}" exists in this template`);
 }
 
 /** Rewrites positions 0..n-1 with `fieldId` moved to `position`. */
 async function reorder(q: Q, templateId: number, fieldId: number, position: number) {
-  const ids = (await q.selectFrom('template_fields').select('id').where('template_id', '=', templateId).orderBy('position').execute())
+  const ids = (
+    await q
+      .selectFrom('template_fields')
+      .select('id')
+      .where('template_id', '=', templateId)
+      .orderBy('position')
+      .execute()
+  )
     .map((r) => r.id)
     .filter((id) => id !== fieldId);
   ids.splice(Math.min(Math.max(0, position), ids.length), 0, fieldId);
-  for (const [i, id] of ids.entries()) await q.updateTable('template_fields').set({ position: i }).where('id', '=', id).execute();
+  for (const [i, id] of ids.entries())
+    await q.updateTable('template_fields').set({ position: i }).where('id', '=', id).execute();
 }
 
 export async function addField(ctx: Ctx, access: Access, templateId: number, input: FieldInput & { name: string }) {
@@ -252,10 +306,20 @@ export async function addField(ctx: Ctx, access: Access, templateId: number, inp
       .where('template_id', '=', templateId)
       .executeTakeFirst();
     const position = last?.m === null || last?.m === undefined ? 0 : Number(last.m) + 1;
-    const values = { template_id: templateId, position, name: input.name, description: input.description ?? '', value: input.value ?? '' };
+    const values = {
+      template_id: templateId,
+      position,
+      name: input.name,
+      description: input.description ?? '',
+      value: input.value ?? '',
+    };
     const { id } = await trx.insertInto('template_fields').values(values).returning('id').executeTakeFirstOrThrow();
     if (input.position !== undefined) await reorder(trx, templateId, id, input.position);
-    await trx.updateTable('api_key_templates').set({ updated_at: ctx.clock.now() }).where('id', '=', templateId).execute();
+    await trx
+      .updateTable('api_key_templates')
+      .set({ updated_at: ctx.clock.now() })
+      .where('id', '=', templateId)
+      .execute();
     await audit(trx, ctx, access.projectId, access.actor, {
       action: 'template.field_added',
       object_type: 'template',
@@ -279,7 +343,11 @@ export async function updateField(ctx: Ctx, access: Access, templateId: number, 
     if (input.value !== undefined) set.value = input.value;
     if (Object.keys(set).length) await trx.updateTable('template_fields').set(set).where('id', '=', fieldId).execute();
     if (input.position !== undefined) await reorder(trx, templateId, fieldId, input.position);
-    await trx.updateTable('api_key_templates').set({ updated_at: ctx.clock.now() }).where('id', '=', templateId).execute();
+    await trx
+      .updateTable('api_key_templates')
+      .set({ updated_at: ctx.clock.now() })
+      .where('id', '=', templateId)
+      .execute();
     await audit(trx, ctx, access.projectId, access.actor, {
       action: 'template.field_updated',
       object_type: 'template',
@@ -295,7 +363,12 @@ export async function deleteField(ctx: Ctx, access: Access, templateId: number, 
     await requireTemplate(trx, access.projectId, templateId);
     const f = await requireField(trx, templateId, fieldId);
     await trx.deleteFrom('template_fields').where('id', '=', fieldId).execute();
-    await trx.updateTable('template_fields').set((eb) => ({ position: eb('position', '-', 1) })).where('template_id', '=', templateId).where('position', '>', f.position).execute();
+    await trx
+      .updateTable('template_fields')
+      .set((eb) => ({ position: eb('position', '-', 1) }))
+      .where('template_id', '=', templateId)
+      .where('position', '>', f.position)
+      .execute();
     await audit(trx, ctx, access.projectId, access.actor, {
       action: 'template.field_deleted',
       object_type: 'template',
