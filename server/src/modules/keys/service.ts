@@ -111,10 +111,27 @@ export async function myToken(ctx: Ctx, actor: { kind: 'user'; userId: number; s
   return { token };
 }
 
-export function whoami(actor: KeyActor, access: Access) {
+type WhoAmI = {
+  key_id: number;
+  project_id: number;
+  user_id: number;
+  template_id: number;
+  role_id: number;
+  permissions: { project: string[]; nodes: Record<string, string[]> };
+};
+
+/**
+ * The answer depends only on the cached actor and its role's permission sets, which are replaced
+ * (new objects) whenever the role changes: memoised per actor, it costs no allocation per request.
+ */
+const whoamiMemo = new WeakMap<KeyActor, { project: ReadonlySet<string>; nodes: ReadonlyMap<number, ReadonlySet<string>>; body: WhoAmI }>();
+
+export function whoami(actor: KeyActor, access: Access): WhoAmI {
+  const memo = whoamiMemo.get(actor);
+  if (memo !== undefined && memo.project === access.project && memo.nodes === access.nodes) return memo.body;
   const nodes: Record<string, string[]> = {};
   for (const [id, perms] of access.nodes) nodes[String(id)] = [...perms];
-  return {
+  const body: WhoAmI = {
     key_id: actor.keyId,
     project_id: actor.projectId,
     user_id: actor.userId,
@@ -122,4 +139,6 @@ export function whoami(actor: KeyActor, access: Access) {
     role_id: actor.roleId,
     permissions: { project: [...access.project], nodes },
   };
+  whoamiMemo.set(actor, { project: access.project, nodes: access.nodes, body });
+  return body;
 }

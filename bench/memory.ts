@@ -1,0 +1,94 @@
+// In-process figures (run by run.ts as `node --expose-gc --import tsx memory.ts`; prints one JSON line):
+// heap growth per issued key (the key directory holds every live key) and per cached key (the
+// verified-token LRU), measured on 100,000 keys; and the CPU cost of one verification.
+import { importJWK, jwtVerify } from 'jose';
+import { KeyDirectory } from '../server/src/modules/keys/authenticator.js';
+import { insertKeys, openApp, prepare } from './lib/setup.js';
+
+const N = Number(process.env.BENCH_MEMORY_KEYS ?? 100_000);
+const gc = (globalThis as { gc?: () => void }).gc;
+if (!gc) throw new Error('run with --expose-gc');
+
+function heap(): number {
+  for (let i = 0; i < 3; i++) gc?.();
+  return process.memoryUsage().heapUsed;
+}
+
+const fixture = await prepare('sqlite', { coldRuns: 0, coldKeys: 0, packages: 0 });
+// a TTL longer than the run and room for every key: nothing expires or is evicted while measuring
+const env = { ...fixture.env, KEYPORT_CACHE_TTL_SECONDS: '3600', KEYPORT_CACHE_MAX_KEYS: String(N * 2) };
+const opened = await openApp(env, fixture.dataDir);
+try {
+  const { ctx } = opened;
+  const row = await ctx.k.selectFrom('api_keys').selectAll().where('id', '=', fixture.keyId).executeTakeFirstOrThrow();
+  const t0 = performance.now();
+  const tokens = await insertKeys(
+    ctx,
+    {
+      project_id: row.project_id,
+      template_id: row.template_id,
+      role_id: row.role_id,
+      user_id: row.user_id,
+      request_id: row.request_id,
+    },
+    N,
+  );
+  const issueMs = performance.now() - t0;
+
+  // 1. the key directory with N more live keys
+  const h0 = heap();
+  const dir = new KeyDirectory(ctx);
+  await dir.start();
+  const h1 = heap();
+  if (dir.stats.liveKeys < N) throw new Error(`directory holds ${dir.stats.liveKeys} keys, expected ≥ ${N}`);
+
+  // 2. every token verified once (cold) → N cached entries
+  const t1 = performance.now();
+  for (const t of tokens) await dir.authenticate(t);
+  const coldUs = ((performance.now() - t1) * 1000) / N;
+  const h2 = heap();
+  if (dir.stats.cachedTokens < N) throw new Error(`cache holds ${dir.stats.cachedTokens} tokens, expected ≥ ${N}`);
+
+  // 3. warm hits (hash + Map lookup + field checks)
+  const warmN = 1_000_000;
+  const one = tokens[0] as string;
+  const t2 = performance.now();
+  for (let i = 0; i < warmN; i++) dir.authenticate(one);
+  const warmUs = ((performance.now() - t2) * 1000) / warmN;
+
+  // 4. the signature check alone: node:crypto Ed25519 (ours) and jose.jwtVerify (the naive stack's)
+  const sample = tokens.slice(0, 10_000);
+  const parts = sample.map((t) => {
+    const [h, p, s] = t.split('.') as [string, string, string];
+    return {
+      kid: JSON.parse(Buffer.from(h, 'base64url').toString()).kid as string,
+      input: Buffer.from(`${h}.${p}`),
+      sig: Buffer.from(s, 'base64url'),
+    };
+  });
+  const t3 = performance.now();
+  for (const x of parts) if (!ctx.signing.verify(x.kid, x.input, x.sig)) throw new Error('verify failed');
+  const verifyUs = ((performance.now() - t3) * 1000) / parts.length;
+  const jwk = ctx.signing.jwks().keys[0] as unknown as Parameters<typeof importJWK>[0];
+  const pub = await importJWK(jwk, 'EdDSA');
+  const t4 = performance.now();
+  for (const t of sample) await jwtVerify(t, pub, { algorithms: ['EdDSA'] });
+  const joseUs = ((performance.now() - t4) * 1000) / sample.length;
+  dir.stop();
+
+  process.stdout.write(
+    `${JSON.stringify({
+      keys: N,
+      issueMs,
+      perIssuedKeyBytes: (h1 - h0) / N,
+      perCachedKeyBytes: (h2 - h1) / N,
+      coldAuthenticateUs: coldUs,
+      warmAuthenticateUs: warmUs,
+      ed25519VerifyUs: verifyUs,
+      joseVerifyUs: joseUs,
+    })}\n`,
+  );
+} finally {
+  await opened.close();
+  await fixture.cleanup();
+}

@@ -1,0 +1,641 @@
+// `npm run bench`: the cost of a key on the hot path, measured side by side (issue 9), plus the
+// data-plane figures (issue 4). Servers and the load generator are separate processes pinned to
+// different cores; compared runs are interleaved and repeated; ratios are printed as min/median/max.
+//
+// Environment:
+//   BENCH_REPS=5 BENCH_SECONDS=5      repetitions × seconds of each compared run
+//   BENCH_CONNECTIONS=32              autocannon connections (pipelining 1)
+//   BENCH_DB=sqlite,postgres          databases (PostgreSQL only when reachable at BENCH_PG_URL,
+//                                     default postgres://postgres@127.0.0.1:5432/test; a fresh
+//                                     database is created and dropped)
+//   BENCH_ONLY=auth,cold,data,memory  a subset of the figures
+//   BENCH_BIG=0                       skip the search among 1,000,000 packages (≈10 s setup on SQLite,
+//                                     ≈40 s on PostgreSQL)
+//   BENCH_PROFILE=1                   write a --cpu-prof profile of each Keyport server to bench/results/
+//   BENCH_ONLY=profile                one profiled server per route (whoami, health); then
+//                                     `npx tsx profile-summary.ts results/<file>.cpuprofile`
+//   BENCH_OUT=results/latest.md       where the Markdown results go ('' = do not write)
+import { execSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  BENCH_DIR,
+  type MeasuredLoad,
+  pinning,
+  runMeasured,
+  runScript,
+  SERVER_DIR,
+  type Server,
+  startProcess,
+} from './lib/proc.js';
+import { type DbKind, type Fixture, pgReachable, prepare } from './lib/setup.js';
+import type { LoadSpec } from './load-worker.js';
+
+const num = (name: string, def: number) => (process.env[name] ? Number(process.env[name]) : def);
+const REPS = num('BENCH_REPS', 5);
+const SECONDS = num('BENCH_SECONDS', 5);
+const CONNECTIONS = num('BENCH_CONNECTIONS', 32);
+const COLD_KEYS = 10_000;
+const COLD_RUNS = num('BENCH_COLD_RUNS', 3);
+const BIG = process.env.BENCH_BIG !== '0';
+const BIG_PACKAGES = num('BENCH_BIG_PACKAGES', 1_000_000);
+const PROFILE = process.env.BENCH_PROFILE === '1';
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'auth,cold,data,memory').split(',').map((s) => s.trim()));
+const OUT = process.env.BENCH_OUT ?? 'results/latest.md';
+const RESULTS_DIR = path.join(BENCH_DIR, 'results');
+
+// ---- reporting ---------------------------------------------------------------------------------
+
+const md: string[] = [];
+const say = (line = '') => {
+  console.log(line);
+  md.push(line);
+};
+const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
+const median = (xs: number[]) => {
+  const s = sorted(xs);
+  const m = s.length >> 1;
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+};
+const mmm = (xs: number[], f: (x: number) => string) =>
+  xs.length ? `${f(Math.min(...xs))} / ${f(median(xs))} / ${f(Math.max(...xs))}` : 'n/a';
+const k = (x: number) => (x >= 1000 ? `${(x / 1000).toFixed(1)}k` : x.toFixed(0));
+const r2 = (x: number) => x.toFixed(2);
+const ms = (x: number) => `${x.toFixed(x < 10 ? 2 : 1)} ms`;
+const us = (x: number | null) => (x === null ? 'n/a' : `${x.toFixed(1)} µs`);
+const pc = (x: number | null) => (x === null ? '?' : `${Math.round(x * 100)}%`);
+/** how busy the server and the load generator were (the one near 100% is the bottleneck) */
+const busy = (r: MeasuredLoad) => `${pc(r.serverCpu)}/${pc(r.loadCpu)}`;
+
+function machine() {
+  const cpu =
+    fs.readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/)?.[1] ?? os.cpus()[0]?.model ?? '?';
+  const load = os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(', ');
+  let pgVersion = '';
+  try {
+    pgVersion = execSync('psql --version', { stdio: ['ignore', 'pipe', 'ignore'] })
+      .toString()
+      .trim();
+  } catch {
+    /* no psql */
+  }
+  return {
+    cpu,
+    cores: os.availableParallelism(),
+    node: process.version,
+    load,
+    pgVersion,
+    mem: `${Math.round(os.totalmem() / 2 ** 30)} GiB`,
+  };
+}
+
+// ---- servers -----------------------------------------------------------------------------------
+
+async function startKeyport(f: Fixture, label: string): Promise<Server> {
+  const dir = PROFILE ? fs.mkdtempSync(path.join(RESULTS_DIR, 'prof-')) : null;
+  const nodeArgs = dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
+  const s = await startProcess({
+    name: `keyport (${label})`,
+    script: 'src/main.ts',
+    cwd: SERVER_DIR,
+    env: f.env,
+    nodeArgs,
+    ready: /Keyport is running at (http:\/\/\S+?)\s/,
+  });
+  const stop = async () => {
+    await s.stop();
+    if (dir) keepMainThreadProfile(dir, path.join(RESULTS_DIR, `keyport-${label}-${Date.now()}.cpuprofile`));
+  };
+  return { ...s, url: s.url.replace('localhost', '127.0.0.1'), stop };
+}
+
+async function startNaive(f: Fixture): Promise<Server & { token: string }> {
+  const s = await startProcess({
+    name: 'naive stack',
+    script: 'naive-stack.ts',
+    cwd: BENCH_DIR,
+    env: { NAIVE_DB: f.databaseUrl ?? path.join(f.dataDir, 'naive.db'), PORT: '0' },
+    ready: /NAIVE READY (http:\/\/\S+) TOKEN (\S+)/,
+  });
+  return { ...s, token: s.match[2] as string };
+}
+
+async function expectOk(url: string, init: RequestInit, what: string): Promise<unknown> {
+  const res = await fetch(url, init);
+  const text = await res.text();
+  if (res.status !== 200) throw new Error(`${what}: expected 200, got ${res.status} ${text.slice(0, 200)}`);
+  return JSON.parse(text);
+}
+
+/** Requests the usage meter has counted so far (proves metering is on in the measured server). */
+async function billed(kp: Server): Promise<string> {
+  try {
+    const text = await (await fetch(`${kp.url}/metrics`)).text();
+    const m = text.match(/^keyport_key_requests_total\{outcome="billed"\} (\d+)/m);
+    return m ? `${Number(m[1]).toLocaleString('en')} requests billed` : 'no usage meter found';
+  } catch {
+    return 'n/a';
+  }
+}
+
+/** A load run; any non-2xx or socket error invalidates the figure (a fast 401 is not a result). */
+async function load(spec: LoadSpec, what: string, server?: Server): Promise<MeasuredLoad> {
+  const r = await runMeasured(spec, server?.proc.pid);
+  if (r.non2xx || r.errors || r.timeouts || r.ok === 0) {
+    throw new Error(`${what}: ${r.ok} ok, ${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts`);
+  }
+  return r;
+}
+
+// ---- figures -----------------------------------------------------------------------------------
+
+interface AuthFigures {
+  health: number[];
+  whoami: number[];
+  naive: number[];
+  ratioHealth: number[];
+  ratioNaive: number[];
+  whoamiP99: number[];
+  /** server CPU µs per request */
+  cpu: { health: number[]; whoami: number[]; naive: number[] };
+  /** CPU per health request / CPU per whoami request (what the throughput ratio tends to on a quiet core) */
+  cpuRatioHealth: number[];
+  cpuRatioNaive: number[];
+  busy: { health: MeasuredLoad[]; whoami: MeasuredLoad[]; naive: MeasuredLoad[] };
+}
+
+const busyMedian = (xs: MeasuredLoad[]) => {
+  const s = xs.map((x) => x.serverCpu).filter((x): x is number => x !== null);
+  return `${s.length ? pc(median(s)) : '?'}/${pc(median(xs.map((x) => x.loadCpu)))}`;
+};
+
+/** Figures 1 and 2: health vs whoami (same server), whoami vs naive, interleaved and rotated. */
+async function authFigures(kp: Server, naive: Server & { token: string }, f: Fixture): Promise<AuthFigures> {
+  const targets = {
+    health: { url: `${kp.url}/api/health` },
+    whoami: { url: `${kp.url}/api/auth/whoami`, headers: { authorization: `Bearer ${f.token}` } },
+    naive: { url: `${naive.url}/api/auth/whoami`, headers: { authorization: `Bearer ${naive.token}` } },
+  } as const;
+  type Name = keyof typeof targets;
+  const serverOf: Record<Name, Server> = { health: kp, whoami: kp, naive };
+  const names: Name[] = ['health', 'whoami', 'naive'];
+  // warm-up: JIT, connection pools, caches
+  for (const n of names) await load({ ...targets[n], connections: CONNECTIONS, duration: 2 }, `warm-up ${n}`);
+  const out: AuthFigures = {
+    health: [],
+    whoami: [],
+    naive: [],
+    ratioHealth: [],
+    ratioNaive: [],
+    whoamiP99: [],
+    cpu: { health: [], whoami: [], naive: [] },
+    cpuRatioHealth: [],
+    cpuRatioNaive: [],
+    busy: { health: [], whoami: [], naive: [] },
+  };
+  for (let rep = 0; rep < REPS; rep++) {
+    const order = names.map((_, i) => names[(i + rep) % names.length] as Name);
+    const got: Partial<Record<Name, MeasuredLoad>> = {};
+    for (const n of order)
+      got[n] = await load({ ...targets[n], connections: CONNECTIONS, duration: SECONDS }, n, serverOf[n]);
+    const h = got.health as MeasuredLoad;
+    const w = got.whoami as MeasuredLoad;
+    const v = got.naive as MeasuredLoad;
+    out.health.push(h.rps);
+    out.whoami.push(w.rps);
+    out.naive.push(v.rps);
+    out.whoamiP99.push(w.p99);
+    out.busy.health.push(h);
+    out.busy.whoami.push(w);
+    out.busy.naive.push(v);
+    out.ratioHealth.push(w.rps / h.rps);
+    out.ratioNaive.push(w.rps / v.rps);
+    if (h.cpuUsPerRequest && w.cpuUsPerRequest && v.cpuUsPerRequest) {
+      out.cpu.health.push(h.cpuUsPerRequest);
+      out.cpu.whoami.push(w.cpuUsPerRequest);
+      out.cpu.naive.push(v.cpuUsPerRequest);
+      out.cpuRatioHealth.push(h.cpuUsPerRequest / w.cpuUsPerRequest);
+      out.cpuRatioNaive.push(v.cpuUsPerRequest / w.cpuUsPerRequest);
+    }
+    console.log(
+      `  rep ${rep + 1}/${REPS} [${order.join(' → ')}]: health ${k(h.rps)}/s, whoami ${k(w.rps)}/s, naive ${k(v.rps)}/s → ` +
+        `whoami/health ${r2(w.rps / h.rps)}, whoami/naive ${r2(w.rps / v.rps)}× ` +
+        `(server CPU/request: ${us(h.cpuUsPerRequest)}, ${us(w.cpuUsPerRequest)}, ${us(v.cpuUsPerRequest)}; ` +
+        `busy server/generator: ${busy(h)}, ${busy(w)}, ${busy(v)})`,
+    );
+  }
+  return out;
+}
+
+interface ColdFigures {
+  rps: number[];
+  /** server CPU per cold request, µs */
+  cpuUs: number[];
+  /** CPU per cold request − CPU per warm request (the cost of a verification as the server sees it) */
+  extraUs: number[];
+}
+
+/** Figure 3: 10,000 distinct keys, each used once (never seen by this server's token cache). */
+async function coldFigures(kp: Server, f: Fixture, warmCpuUs: number): Promise<ColdFigures> {
+  const out: ColdFigures = { rps: [], cpuUs: [], extraUs: [] };
+  for (const file of f.coldTokenFiles) {
+    const r = await load(
+      { url: `${kp.url}/api/auth/whoami`, connections: CONNECTIONS, amount: COLD_KEYS, tokensFile: file },
+      'cold whoami',
+      kp,
+    );
+    out.rps.push(r.rps);
+    const cpu = r.cpuUsPerRequest ?? 1e6 / r.rps;
+    out.cpuUs.push(cpu);
+    out.extraUs.push(cpu - warmCpuUs);
+    console.log(
+      `  cold run: ${COLD_KEYS} keys in ${r.seconds.toFixed(2)} s → ${k(r.rps)}/s, server CPU ${us(cpu)}/request`,
+    );
+  }
+  return out;
+}
+
+interface DataFigures {
+  create: MeasuredLoad[];
+  search: MeasuredLoad[];
+  searchLatency: MeasuredLoad[];
+}
+
+/** Figure 4: package creation and search by master through the key, p50/p99. */
+async function dataFigures(
+  kp: Server,
+  f: Fixture,
+  masters: [number, number],
+  reps: number,
+  conc: number,
+): Promise<DataFigures> {
+  const auth = { authorization: `Bearer ${f.token}` };
+  const create: LoadSpec = {
+    url: `${kp.url}/api/projects/${f.projectId}/nodes/${f.inputNode}/packages?data_layer_id=${f.layerId}`,
+    method: 'POST',
+    headers: auth,
+    createBodies: true,
+    connections: conc,
+    duration: SECONDS,
+  };
+  const search: LoadSpec = {
+    url: `${kp.url}/api/projects/${f.projectId}/nodes/${f.outputNode}/packages/search?data_layer_id=${f.layerId}`,
+    method: 'POST',
+    headers: auth,
+    masterRange: masters,
+    connections: conc,
+    duration: SECONDS,
+  };
+  const sample = (await expectOk(
+    search.url,
+    {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ master_id: masters[0] }),
+    },
+    'search by master',
+  )) as { total: number };
+  if (sample.total !== 1) throw new Error(`search by master: expected 1 result, got ${sample.total}`);
+  await load({ ...create, duration: 2 }, 'warm-up create');
+  await load({ ...search, duration: 2 }, 'warm-up search');
+  const out: DataFigures = { create: [], search: [], searchLatency: [] };
+  for (let rep = 0; rep < reps; rep++) {
+    const pair: [string, LoadSpec, MeasuredLoad[]][] = [
+      ['create', create, out.create],
+      ['search', search, out.search],
+    ];
+    if (rep % 2) pair.reverse();
+    for (const [name, spec, into] of pair) {
+      const r = await load(spec, name, kp);
+      into.push(r);
+      console.log(`  ${name} (${conc} connections): ${k(r.rps)}/s, p50 ${ms(r.p50)}, p99 ${ms(r.p99)}`);
+    }
+    // latency without queueing: one client, one request at a time
+    const l = await load({ ...search, connections: 1, sequential: true }, 'search latency', kp);
+    out.searchLatency.push(l);
+    console.log(`  search (1 connection): ${k(l.rps)}/s, p50 ${ms(l.p50)}, p99 ${ms(l.p99)}`);
+  }
+  return out;
+}
+
+/** Reference: a bare node:http handler and a bare Fastify route on the server core. */
+async function references(): Promise<{ http: number; fastify: number }> {
+  const out = { http: 0, fastify: 0 };
+  for (const bare of ['http', 'fastify'] as const) {
+    const s = await startProcess({
+      name: `bare ${bare}`,
+      script: 'bare-server.ts',
+      cwd: BENCH_DIR,
+      env: { BARE: bare },
+      ready: /BARE READY (http:\/\/\S+)/,
+    });
+    try {
+      const spec: LoadSpec = { url: `${s.url}/api/health`, connections: CONNECTIONS, duration: SECONDS };
+      await load({ ...spec, duration: 2 }, `warm-up bare ${bare}`);
+      const r = await load(spec, `bare ${bare}`, s);
+      out[bare] = r.rps;
+      console.log(
+        `  bare ${bare}: ${k(r.rps)}/s, server CPU ${us(r.cpuUsPerRequest)}/request, busy server/generator ${busy(r)}`,
+      );
+    } finally {
+      await s.stop();
+    }
+  }
+  return out;
+}
+
+// ---- main --------------------------------------------------------------------------------------
+
+async function benchDb(kind: DbKind, results: Record<string, unknown>) {
+  say(`\n### ${kind === 'sqlite' ? 'SQLite' : 'PostgreSQL'}\n`);
+  const t0 = performance.now();
+  const fixture = await prepare(kind, {
+    coldRuns: ONLY.has('cold') ? COLD_RUNS : 0,
+    coldKeys: COLD_KEYS,
+    packages: ONLY.has('data') ? 10_000 : 0,
+  });
+  console.log(
+    `  fixture ready in ${((performance.now() - t0) / 1000).toFixed(1)} s (${fixture.coldTokenFiles.length * COLD_KEYS} cold keys)`,
+  );
+  let kp: Server | null = null;
+  let naive: (Server & { token: string }) | null = null;
+  try {
+    kp = await startKeyport(fixture, kind);
+    const who = await expectOk(
+      `${kp.url}/api/auth/whoami`,
+      { headers: { authorization: `Bearer ${fixture.token}` } },
+      'whoami',
+    );
+    await expectOk(`${kp.url}/api/health`, {}, 'health');
+    let warm = 0;
+    if (ONLY.has('auth')) {
+      naive = await startNaive(fixture);
+      await expectOk(
+        `${naive.url}/api/auth/whoami`,
+        { headers: { authorization: `Bearer ${naive.token}` } },
+        'naive whoami',
+      );
+      const a = await authFigures(kp, naive, fixture);
+      warm = median(a.cpu.whoami.length ? a.cpu.whoami : a.whoami.map((x) => 1e6 / x));
+      results[`${kind}.auth`] = a;
+      say('| figure | min / median / max | target |');
+      say('|---|---|---|');
+      say(`| GET /api/health, req/s | ${mmm(a.health, k)} | |`);
+      say(`| GET /api/auth/whoami with a key, req/s | ${mmm(a.whoami, k)} | |`);
+      say(`| naive stack whoami (jose + DB lookup), req/s | ${mmm(a.naive, k)} | |`);
+      say(
+        `| **1. whoami / health** (same server, same run) | **${mmm(a.ratioHealth, r2)}** | ≥ 0.90 ${median(a.ratioHealth) >= 0.9 ? '✔' : '✘'} |`,
+      );
+      say(
+        `| **2. Keyport whoami / naive whoami** | **${mmm(a.ratioNaive, (x) => `${r2(x)}×`)}** | ≥ 5× ${median(a.ratioNaive) >= 5 ? '✔' : '✘'} |`,
+      );
+      say(`| whoami p99 latency at ${CONNECTIONS} connections | ${mmm(a.whoamiP99, ms)} | |`);
+      say(
+        `| busy share of a core, server / load generator (median): health, whoami, naive | ${busyMedian(a.busy.health)}, ${busyMedian(a.busy.whoami)}, ${busyMedian(a.busy.naive)} | |`,
+      );
+      say(
+        `| server CPU per request: health / whoami / naive, µs (median) | ${a.cpu.health.length ? `${us(median(a.cpu.health))} / ${us(median(a.cpu.whoami))} / ${us(median(a.cpu.naive))}` : 'n/a'} | |`,
+      );
+      say(
+        `| **1′. server CPU per request, health / whoami** (the same ratio without load-generator limits and noise) | **${mmm(a.cpuRatioHealth, r2)}** | ≥ 0.90 ${median(a.cpuRatioHealth) >= 0.9 ? '✔' : '✘'} |`,
+      );
+      say(
+        `| **2′. server CPU per request, naive / whoami** | **${mmm(a.cpuRatioNaive, (x) => `${r2(x)}×`)}** | ≥ 5× ${median(a.cpuRatioNaive) >= 5 ? '✔' : '✘'} |`,
+      );
+      say(
+        `| metering during the run (\`keyport_key_requests_total{outcome="billed"}\` on /metrics) | ${await billed(kp)} | counted in memory + journal |`,
+      );
+      await naive.stop();
+      naive = null;
+    }
+    if (ONLY.has('cold')) {
+      if (!warm) {
+        const w = await load(
+          {
+            url: `${kp.url}/api/auth/whoami`,
+            headers: { authorization: `Bearer ${fixture.token}` },
+            connections: CONNECTIONS,
+            duration: SECONDS,
+          },
+          'warm whoami',
+          kp,
+        );
+        warm = w.cpuUsPerRequest ?? 1e6 / w.rps;
+      }
+      const c = await coldFigures(kp, fixture, warm);
+      results[`${kind}.cold`] = c;
+      if (!ONLY.has('auth')) {
+        say('| figure | min / median / max | target |');
+        say('|---|---|---|');
+      }
+      say(
+        `| **3. cold verification**: ${COLD_KEYS.toLocaleString('en')} distinct keys, each used once, req/s | **${mmm(c.rps, k)}** | |`,
+      );
+      say(`| server CPU per cold request | ${mmm(c.cpuUs, (x) => `${x.toFixed(0)} µs`)} | |`);
+      say(
+        `| extra server CPU per first-seen key: cold − warm request (${us(warm)}); signature check + token-cache entry + a new metering bucket and its flush | ${mmm(c.extraUs, (x) => `${x.toFixed(0)} µs`)} | one signature check, no DB round trip |`,
+      );
+    }
+    if (ONLY.has('data')) {
+      const d = await dataFigures(kp, fixture, fixture.masters, Math.min(REPS, 3), CONNECTIONS);
+      results[`${kind}.data`] = d;
+      say('');
+      say('| 4. data plane (through the key) | req/s | p50 | p99 |');
+      say('|---|---|---|---|');
+      const row = (name: string, xs: MeasuredLoad[]) =>
+        say(
+          `| ${name} | ${mmm(
+            xs.map((x) => x.rps),
+            k,
+          )} | ${mmm(
+            xs.map((x) => x.p50),
+            ms,
+          )} | ${mmm(
+            xs.map((x) => x.p99),
+            ms,
+          )} |`,
+        );
+      row(`package create, ${CONNECTIONS} connections`, d.create);
+      row(`search by master_id (10k packages), ${CONNECTIONS} connections`, d.search);
+      row('search by master_id (10k packages), 1 connection', d.searchLatency);
+    }
+    void who;
+  } finally {
+    await naive?.stop();
+    await kp?.stop();
+    await fixture.cleanup();
+  }
+}
+
+/**
+ * BENCH_ONLY=profile: one profiled server per route (`--cpu-prof`, whoami alone, then health
+ * alone), so each profile shows one route's cost. Summarise with profile-summary.ts.
+ */
+async function profileRuns(kind: DbKind) {
+  const fixture = await prepare(kind, { coldRuns: 0, coldKeys: 0, packages: 0 });
+  try {
+    for (const route of ['whoami', 'health'] as const) {
+      const name = `keyport-${kind}-${route}-${Date.now()}.cpuprofile`;
+      const dir = fs.mkdtempSync(path.join(RESULTS_DIR, 'prof-'));
+      const kp = await startProcess({
+        name: `keyport (${route}, profiled)`,
+        script: 'src/main.ts',
+        cwd: SERVER_DIR,
+        env: fixture.env,
+        nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`],
+        ready: /Keyport is running at (http:\/\/\S+?)\s/,
+      });
+      kp.url = kp.url.replace('localhost', '127.0.0.1');
+      try {
+        const spec: LoadSpec =
+          route === 'whoami'
+            ? {
+                url: `${kp.url}/api/auth/whoami`,
+                headers: { authorization: `Bearer ${fixture.token}` },
+                connections: CONNECTIONS,
+                duration: SECONDS * 2,
+              }
+            : { url: `${kp.url}/api/health`, connections: CONNECTIONS, duration: SECONDS * 2 };
+        const r = await load(spec, route, kp);
+        console.log(`  ${route}: ${k(r.rps)}/s, server CPU ${us(r.cpuUsPerRequest)}/request → results/${name}`);
+      } finally {
+        await kp.stop();
+        keepMainThreadProfile(dir, path.join(RESULTS_DIR, name));
+      }
+    }
+  } finally {
+    await fixture.cleanup();
+  }
+}
+
+/** `--import tsx` runs a loader thread that writes its own profile; keep the main thread's (tid 0). */
+function keepMainThreadProfile(dir: string, dest: string) {
+  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
+  const main = files.find((f) => /^CPU\.\d+\.\d+\.\d+\.0\.\d+\.cpuprofile$/.test(f)) ?? files[0];
+  if (main) fs.renameSync(path.join(dir, main), dest);
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+async function benchBig(kind: DbKind, results: Record<string, unknown>) {
+  const t0 = performance.now();
+  const fixture = await prepare(kind, { coldRuns: 0, coldKeys: 0, packages: BIG_PACKAGES });
+  const setupS = (performance.now() - t0) / 1000;
+  console.log(`  ${kind}: ${BIG_PACKAGES.toLocaleString('en')} packages inserted in ${setupS.toFixed(1)} s`);
+  let kp: Server | null = null;
+  try {
+    kp = await startKeyport(fixture, `${kind}-big`);
+    const d = await dataFigures(kp, fixture, fixture.masters, Math.min(REPS, 3), CONNECTIONS);
+    results[`${kind}.big`] = { ...d, setupS };
+    const lat = d.searchLatency;
+    const row = (name: string, xs: MeasuredLoad[]) =>
+      say(
+        `| ${kind === 'sqlite' ? 'SQLite' : 'PostgreSQL'} | ${name} | ${mmm(
+          xs.map((x) => x.rps),
+          k,
+        )} | ${mmm(
+          xs.map((x) => x.p50),
+          ms,
+        )} | ${mmm(
+          xs.map((x) => x.p99),
+          ms,
+        )} |`,
+      );
+    row('search by master_id, 1 connection', lat);
+    row(`search by master_id, ${CONNECTIONS} connections`, d.search);
+    row(`package create, ${CONNECTIONS} connections`, d.create);
+  } finally {
+    await kp?.stop();
+    await fixture.cleanup();
+  }
+}
+
+async function main() {
+  fs.mkdirSync(RESULTS_DIR, { recursive: true });
+  const m = machine();
+  const started = new Date();
+  const kinds: DbKind[] = [];
+  const wanted = (process.env.BENCH_DB ?? 'sqlite,postgres').split(',');
+  if (wanted.includes('sqlite')) kinds.push('sqlite');
+  let pgNote = '';
+  if (wanted.includes('postgres')) {
+    if (await pgReachable()) kinds.push('postgres');
+    else pgNote = 'PostgreSQL not reachable: skipped';
+  }
+  say('# Keyport benchmark results');
+  say('');
+  say(`- Date: ${started.toISOString()}`);
+  say(`- Machine: ${m.cores} cores (${m.cpu}), ${m.mem} RAM; Node ${m.node}; ${m.pgVersion || 'no psql'}`);
+  say(`- Load average at start: ${m.load} (shared machine: other work adds noise)`);
+  say(
+    `- Method: server and load generator (autocannon 8, ${CONNECTIONS} connections, no pipelining) in separate processes, ${pinning}; ` +
+      `compared runs interleaved (order rotated each repetition), ${REPS} × ${SECONDS} s after a 2 s warm-up each; figures are min / median / max over the repetitions. ` +
+      'Server started with `server/src/main.ts` (production config, log level warn), every hook and plugin of the app included.',
+  );
+  if (pgNote) say(`- ${pgNote}`);
+  const results: Record<string, unknown> = { machine: m, started };
+
+  if (ONLY.has('auth')) {
+    const ref = await references();
+    results.references = ref;
+    say(
+      `- Reference points (same pinning, one ${SECONDS} s run each): bare node:http ${k(ref.http)} req/s, bare Fastify route ${k(ref.fastify)} req/s — ` +
+        'the load generator can drive at least this much, so it is not what limits the Keyport figures below.',
+    );
+  }
+  if (ONLY.has('profile')) for (const kind of kinds) await profileRuns(kind);
+  if (ONLY.has('auth') || ONLY.has('cold') || ONLY.has('data')) {
+    for (const kind of kinds) await benchDb(kind, results);
+  }
+  if (BIG) {
+    say(`\n### Search by master_id with ${BIG_PACKAGES.toLocaleString('en')} packages in one layer (issue 4)\n`);
+    say(
+      "Half inputs (own master), half results (master = an input) in the key holder's layer; random master per request; through HTTP with the key. Target p99 < 5 ms.\n",
+    );
+    say('| database | run | req/s | p50 | p99 |');
+    say('|---|---|---|---|---|');
+    for (const kind of kinds) await benchBig(kind, results);
+  }
+  if (ONLY.has('memory')) {
+    say('\n### Memory and CPU per key (in-process, `--expose-gc`)\n');
+    const out = await runScript('memory.ts', ['--expose-gc'], {});
+    const mem = JSON.parse(out.trim().split('\n').pop() as string) as Record<string, number>;
+    results.memory = mem;
+    say('| figure | value |');
+    say('|---|---|');
+    say(
+      `| **5. heap per issued key** (key directory, ${Number(mem.keys).toLocaleString('en')} keys) | **${Math.round(mem.perIssuedKeyBytes as number)} B** |`,
+    );
+    say(
+      `| **5. heap per cached key** (verified-token LRU entry) | **${Math.round(mem.perCachedKeyBytes as number)} B** |`,
+    );
+    say(
+      `| cold authenticate (parse + Ed25519 verify + directory + cache insert), in-process | ${(mem.coldAuthenticateUs as number).toFixed(1)} µs |`,
+    );
+    say(`| Ed25519 verify alone (node:crypto) | ${(mem.ed25519VerifyUs as number).toFixed(1)} µs |`);
+    say(`| jose.jwtVerify (EdDSA, the naive stack's) | ${(mem.joseVerifyUs as number).toFixed(1)} µs |`);
+    say(`| warm authenticate (sha256 + LRU hit + checks) | ${(mem.warmAuthenticateUs as number).toFixed(2)} µs |`);
+  }
+  say('');
+  say(
+    `Finished ${new Date().toISOString()}; load average at the end: ${os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(', ')}.`,
+  );
+  if (OUT) {
+    const file = path.resolve(BENCH_DIR, OUT);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, `${md.join('\n')}\n`);
+    fs.writeFileSync(file.replace(/\.md$/, '.json'), `${JSON.stringify(results, null, 2)}\n`);
+    console.log(`\nwritten: ${path.relative(process.cwd(), file)}`);
+  }
+}
+
+main().catch((err) => {
+  console.error(`bench: ${err instanceof Error ? err.stack : String(err)}`);
+  process.exit(1);
+});
