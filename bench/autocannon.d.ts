@@ -8,6 +8,7 @@ declare module 'autocannon' {
       pipelining?: number;
       duration?: number;
       amount?: number;
+      sampleInt?: number;
       headers?: Record<string, string>;
       body?: string;
       requests?: { setupRequest?: (req: Record<string, unknown>) => Record<string, unknown> }[];

@@ -5,13 +5,19 @@
 //   NAIVE_DB=<sqlite file | postgres://…> node --import tsx naive-stack.ts
 //   → prints "NAIVE READY http://127.0.0.1:<port> TOKEN <jwt>"
 //
-// It is deliberately given the fastest database access available (a prepared better-sqlite3
-// statement, or a named prepared statement on a pg pool), so the comparison is not a straw man.
+// By default it gets the fastest database access available (a prepared better-sqlite3 statement,
+// or a named prepared statement on a pg pool), so the comparison is not a straw man.
+// NAIVE_DRIVER=kysely does the same lookup through Kysely, the query builder Keyport itself uses.
 import { randomBytes } from 'node:crypto';
 import SQLite from 'better-sqlite3';
 import Fastify from 'fastify';
 import { generateKeyPair, jwtVerify, SignJWT } from 'jose';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
+
+interface Tables {
+  naive_keys: KeyRow & { jti: string };
+}
 
 interface KeyRow {
   id: number;
@@ -33,6 +39,7 @@ const jti = randomBytes(16).toString('base64url');
 const permissions = JSON.stringify({ project: ['project_view'], nodes: { '1': ['package_create', 'package_view'] } });
 
 let lookup: (jti: string) => Promise<KeyRow | undefined>;
+const viaKysely = process.env.NAIVE_DRIVER === 'kysely';
 if (target.startsWith('postgres')) {
   const pool = new pg.Pool({ connectionString: target, max: 10 });
   await pool.query(`CREATE TABLE IF NOT EXISTS naive_keys (
@@ -42,14 +49,19 @@ if (target.startsWith('postgres')) {
     'INSERT INTO naive_keys (jti, project_id, user_id, template_id, role_id, permissions) VALUES ($1, 1, 2, 3, 4, $2)',
     [jti, permissions],
   );
-  lookup = async (j) => {
-    const r = await pool.query<KeyRow>({
-      name: 'naive-key',
-      text: 'SELECT * FROM naive_keys WHERE jti = $1',
-      values: [j],
-    });
-    return r.rows[0];
-  };
+  if (viaKysely) {
+    const k = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
+    lookup = (j) => k.selectFrom('naive_keys').selectAll().where('jti', '=', j).executeTakeFirst();
+  } else {
+    lookup = async (j) => {
+      const r = await pool.query<KeyRow>({
+        name: 'naive-key',
+        text: 'SELECT * FROM naive_keys WHERE jti = $1',
+        values: [j],
+      });
+      return r.rows[0];
+    };
+  }
 } else {
   const db = new SQLite(target);
   db.pragma('journal_mode = WAL');
@@ -59,8 +71,13 @@ if (target.startsWith('postgres')) {
   db.prepare(
     'INSERT INTO naive_keys (jti, project_id, user_id, template_id, role_id, permissions) VALUES (?, 1, 2, 3, 4, ?)',
   ).run(jti, permissions);
-  const stmt = db.prepare('SELECT * FROM naive_keys WHERE jti = ?');
-  lookup = async (j) => stmt.get(j) as KeyRow | undefined;
+  if (viaKysely) {
+    const k = new Kysely<Tables>({ dialect: new SqliteDialect({ database: db }) });
+    lookup = (j) => k.selectFrom('naive_keys').selectAll().where('jti', '=', j).executeTakeFirst();
+  } else {
+    const stmt = db.prepare('SELECT * FROM naive_keys WHERE jti = ?');
+    lookup = async (j) => stmt.get(j) as KeyRow | undefined;
+  }
 }
 
 const token = await new SignJWT({})

@@ -4,7 +4,9 @@
 //
 // Environment:
 //   BENCH_REPS=5 BENCH_SECONDS=5      repetitions × seconds of each compared run
-//   BENCH_CONNECTIONS=32              autocannon connections (pipelining 1)
+//   BENCH_CONNECTIONS=64              autocannon connections for figures 1–3 (pipelining 1); fewer
+//                                     leave the server idle between round trips on this VM
+//   BENCH_DATA_CONNECTIONS=32         connections for the data-plane runs
 //   BENCH_DB=sqlite,postgres          databases (PostgreSQL only when reachable at BENCH_PG_URL,
 //                                     default postgres://postgres@127.0.0.1:5432/test; a fresh
 //                                     database is created and dropped)
@@ -35,7 +37,8 @@ import type { LoadSpec } from './load-worker.js';
 const num = (name: string, def: number) => (process.env[name] ? Number(process.env[name]) : def);
 const REPS = num('BENCH_REPS', 5);
 const SECONDS = num('BENCH_SECONDS', 5);
-const CONNECTIONS = num('BENCH_CONNECTIONS', 32);
+const CONNECTIONS = num('BENCH_CONNECTIONS', 64);
+const DATA_CONNECTIONS = num('BENCH_DATA_CONNECTIONS', 32);
 const COLD_KEYS = 10_000;
 const COLD_RUNS = num('BENCH_COLD_RUNS', 3);
 const BIG = process.env.BENCH_BIG !== '0';
@@ -113,12 +116,12 @@ async function startKeyport(f: Fixture, label: string): Promise<Server> {
   return { ...s, url: s.url.replace('localhost', '127.0.0.1'), stop };
 }
 
-async function startNaive(f: Fixture): Promise<Server & { token: string }> {
+async function startNaive(f: Fixture, driver: 'raw' | 'kysely'): Promise<Server & { token: string }> {
   const s = await startProcess({
     name: 'naive stack',
     script: 'naive-stack.ts',
     cwd: BENCH_DIR,
-    env: { NAIVE_DB: f.databaseUrl ?? path.join(f.dataDir, 'naive.db'), PORT: '0' },
+    env: { NAIVE_DB: f.databaseUrl ?? path.join(f.dataDir, `naive-${driver}.db`), NAIVE_DRIVER: driver, PORT: '0' },
     ready: /NAIVE READY (http:\/\/\S+) TOKEN (\S+)/,
   });
   return { ...s, token: s.match[2] as string };
@@ -157,14 +160,18 @@ interface AuthFigures {
   health: number[];
   whoami: number[];
   naive: number[];
+  /** the naive stack with its lookup through Kysely (Keyport's query builder) */
+  naiveKysely: number[];
   ratioHealth: number[];
   ratioNaive: number[];
+  ratioNaiveKysely: number[];
   whoamiP99: number[];
   /** server CPU µs per request */
-  cpu: { health: number[]; whoami: number[]; naive: number[] };
+  cpu: { health: number[]; whoami: number[]; naive: number[]; naiveKysely: number[] };
   /** CPU per health request / CPU per whoami request (what the throughput ratio tends to on a quiet core) */
   cpuRatioHealth: number[];
   cpuRatioNaive: number[];
+  cpuRatioNaiveKysely: number[];
   busy: { health: MeasuredLoad[]; whoami: MeasuredLoad[]; naive: MeasuredLoad[] };
 }
 
@@ -174,27 +181,39 @@ const busyMedian = (xs: MeasuredLoad[]) => {
 };
 
 /** Figures 1 and 2: health vs whoami (same server), whoami vs naive, interleaved and rotated. */
-async function authFigures(kp: Server, naive: Server & { token: string }, f: Fixture): Promise<AuthFigures> {
+async function authFigures(
+  kp: Server,
+  naive: Server & { token: string },
+  naiveKysely: Server & { token: string },
+  f: Fixture,
+): Promise<AuthFigures> {
   const targets = {
     health: { url: `${kp.url}/api/health` },
     whoami: { url: `${kp.url}/api/auth/whoami`, headers: { authorization: `Bearer ${f.token}` } },
     naive: { url: `${naive.url}/api/auth/whoami`, headers: { authorization: `Bearer ${naive.token}` } },
+    naiveKysely: {
+      url: `${naiveKysely.url}/api/auth/whoami`,
+      headers: { authorization: `Bearer ${naiveKysely.token}` },
+    },
   } as const;
   type Name = keyof typeof targets;
-  const serverOf: Record<Name, Server> = { health: kp, whoami: kp, naive };
-  const names: Name[] = ['health', 'whoami', 'naive'];
+  const serverOf: Record<Name, Server> = { health: kp, whoami: kp, naive, naiveKysely };
+  const names: Name[] = ['health', 'whoami', 'naive', 'naiveKysely'];
   // warm-up: JIT, connection pools, caches
   for (const n of names) await load({ ...targets[n], connections: CONNECTIONS, duration: 2 }, `warm-up ${n}`);
   const out: AuthFigures = {
     health: [],
     whoami: [],
     naive: [],
+    naiveKysely: [],
     ratioHealth: [],
     ratioNaive: [],
+    ratioNaiveKysely: [],
     whoamiP99: [],
-    cpu: { health: [], whoami: [], naive: [] },
+    cpu: { health: [], whoami: [], naive: [], naiveKysely: [] },
     cpuRatioHealth: [],
     cpuRatioNaive: [],
+    cpuRatioNaiveKysely: [],
     busy: { health: [], whoami: [], naive: [] },
   };
   for (let rep = 0; rep < REPS; rep++) {
@@ -205,27 +224,32 @@ async function authFigures(kp: Server, naive: Server & { token: string }, f: Fix
     const h = got.health as MeasuredLoad;
     const w = got.whoami as MeasuredLoad;
     const v = got.naive as MeasuredLoad;
+    const vk = got.naiveKysely as MeasuredLoad;
     out.health.push(h.rps);
     out.whoami.push(w.rps);
     out.naive.push(v.rps);
+    out.naiveKysely.push(vk.rps);
+    out.ratioNaiveKysely.push(w.rps / vk.rps);
     out.whoamiP99.push(w.p99);
     out.busy.health.push(h);
     out.busy.whoami.push(w);
     out.busy.naive.push(v);
     out.ratioHealth.push(w.rps / h.rps);
     out.ratioNaive.push(w.rps / v.rps);
-    if (h.cpuUsPerRequest && w.cpuUsPerRequest && v.cpuUsPerRequest) {
+    if (h.cpuUsPerRequest && w.cpuUsPerRequest && v.cpuUsPerRequest && vk.cpuUsPerRequest) {
       out.cpu.health.push(h.cpuUsPerRequest);
       out.cpu.whoami.push(w.cpuUsPerRequest);
       out.cpu.naive.push(v.cpuUsPerRequest);
+      out.cpu.naiveKysely.push(vk.cpuUsPerRequest);
       out.cpuRatioHealth.push(h.cpuUsPerRequest / w.cpuUsPerRequest);
       out.cpuRatioNaive.push(v.cpuUsPerRequest / w.cpuUsPerRequest);
+      out.cpuRatioNaiveKysely.push(vk.cpuUsPerRequest / w.cpuUsPerRequest);
     }
     console.log(
-      `  rep ${rep + 1}/${REPS} [${order.join(' → ')}]: health ${k(h.rps)}/s, whoami ${k(w.rps)}/s, naive ${k(v.rps)}/s → ` +
-        `whoami/health ${r2(w.rps / h.rps)}, whoami/naive ${r2(w.rps / v.rps)}× ` +
-        `(server CPU/request: ${us(h.cpuUsPerRequest)}, ${us(w.cpuUsPerRequest)}, ${us(v.cpuUsPerRequest)}; ` +
-        `busy server/generator: ${busy(h)}, ${busy(w)}, ${busy(v)})`,
+      `  rep ${rep + 1}/${REPS} [${order.join(' → ')}]: health ${k(h.rps)}/s, whoami ${k(w.rps)}/s, naive ${k(v.rps)}/s, ` +
+        `naive+Kysely ${k(vk.rps)}/s → whoami/health ${r2(w.rps / h.rps)}, whoami/naive ${r2(w.rps / v.rps)}× ` +
+        `(server CPU/request: ${us(h.cpuUsPerRequest)}, ${us(w.cpuUsPerRequest)}, ${us(v.cpuUsPerRequest)}, ${us(vk.cpuUsPerRequest)}; ` +
+        `busy server/generator: ${busy(h)}, ${busy(w)}, ${busy(v)}, ${busy(vk)})`,
     );
   }
   return out;
@@ -363,6 +387,7 @@ async function benchDb(kind: DbKind, results: Record<string, unknown>) {
   );
   let kp: Server | null = null;
   let naive: (Server & { token: string }) | null = null;
+  let naiveKysely: (Server & { token: string }) | null = null;
   try {
     kp = await startKeyport(fixture, kind);
     const who = await expectOk(
@@ -373,32 +398,37 @@ async function benchDb(kind: DbKind, results: Record<string, unknown>) {
     await expectOk(`${kp.url}/api/health`, {}, 'health');
     let warm = 0;
     if (ONLY.has('auth')) {
-      naive = await startNaive(fixture);
-      await expectOk(
-        `${naive.url}/api/auth/whoami`,
-        { headers: { authorization: `Bearer ${naive.token}` } },
-        'naive whoami',
-      );
-      const a = await authFigures(kp, naive, fixture);
+      naive = await startNaive(fixture, 'raw');
+      naiveKysely = await startNaive(fixture, 'kysely');
+      for (const n of [naive, naiveKysely]) {
+        await expectOk(`${n.url}/api/auth/whoami`, { headers: { authorization: `Bearer ${n.token}` } }, 'naive whoami');
+      }
+      const a = await authFigures(kp, naive, naiveKysely, fixture);
       warm = median(a.cpu.whoami.length ? a.cpu.whoami : a.whoami.map((x) => 1e6 / x));
       results[`${kind}.auth`] = a;
       say('| figure | min / median / max | target |');
       say('|---|---|---|');
       say(`| GET /api/health, req/s | ${mmm(a.health, k)} | |`);
       say(`| GET /api/auth/whoami with a key, req/s | ${mmm(a.whoami, k)} | |`);
-      say(`| naive stack whoami (jose + DB lookup), req/s | ${mmm(a.naive, k)} | |`);
+      say(`| naive stack whoami (jose + DB lookup with a prepared statement), req/s | ${mmm(a.naive, k)} | |`);
+      say(
+        `| naive stack whoami, lookup through Kysely (Keyport's query builder), req/s | ${mmm(a.naiveKysely, k)} | |`,
+      );
       say(
         `| **1. whoami / health** (same server, same run) | **${mmm(a.ratioHealth, r2)}** | ≥ 0.90 ${median(a.ratioHealth) >= 0.9 ? '✔' : '✘'} |`,
       );
       say(
         `| **2. Keyport whoami / naive whoami** | **${mmm(a.ratioNaive, (x) => `${r2(x)}×`)}** | ≥ 5× ${median(a.ratioNaive) >= 5 ? '✔' : '✘'} |`,
       );
+      say(
+        `| 2k. Keyport whoami / naive whoami with the Kysely lookup | ${mmm(a.ratioNaiveKysely, (x) => `${r2(x)}×`)} (CPU: ${mmm(a.cpuRatioNaiveKysely, (x) => `${r2(x)}×`)}) | |`,
+      );
       say(`| whoami p99 latency at ${CONNECTIONS} connections | ${mmm(a.whoamiP99, ms)} | |`);
       say(
         `| busy share of a core, server / load generator (median): health, whoami, naive | ${busyMedian(a.busy.health)}, ${busyMedian(a.busy.whoami)}, ${busyMedian(a.busy.naive)} | |`,
       );
       say(
-        `| server CPU per request: health / whoami / naive, µs (median) | ${a.cpu.health.length ? `${us(median(a.cpu.health))} / ${us(median(a.cpu.whoami))} / ${us(median(a.cpu.naive))}` : 'n/a'} | |`,
+        `| server CPU per request: health / whoami / naive / naive+Kysely, µs (median) | ${a.cpu.health.length ? `${us(median(a.cpu.health))} / ${us(median(a.cpu.whoami))} / ${us(median(a.cpu.naive))} / ${us(median(a.cpu.naiveKysely))}` : 'n/a'} | |`,
       );
       say(
         `| **1′. server CPU per request, health / whoami** (the same ratio without load-generator limits and noise) | **${mmm(a.cpuRatioHealth, r2)}** | ≥ 0.90 ${median(a.cpuRatioHealth) >= 0.9 ? '✔' : '✘'} |`,
@@ -410,7 +440,9 @@ async function benchDb(kind: DbKind, results: Record<string, unknown>) {
         `| metering during the run (\`keyport_key_requests_total{outcome="billed"}\` on /metrics) | ${await billed(kp)} | counted in memory + journal |`,
       );
       await naive.stop();
+      await naiveKysely.stop();
       naive = null;
+      naiveKysely = null;
     }
     if (ONLY.has('cold')) {
       if (!warm) {
@@ -441,7 +473,7 @@ async function benchDb(kind: DbKind, results: Record<string, unknown>) {
       );
     }
     if (ONLY.has('data')) {
-      const d = await dataFigures(kp, fixture, fixture.masters, Math.min(REPS, 3), CONNECTIONS);
+      const d = await dataFigures(kp, fixture, fixture.masters, Math.min(REPS, 3), DATA_CONNECTIONS);
       results[`${kind}.data`] = d;
       say('');
       say('| 4. data plane (through the key) | req/s | p50 | p99 |');
@@ -459,13 +491,14 @@ async function benchDb(kind: DbKind, results: Record<string, unknown>) {
             ms,
           )} |`,
         );
-      row(`package create, ${CONNECTIONS} connections`, d.create);
-      row(`search by master_id (10k packages), ${CONNECTIONS} connections`, d.search);
+      row(`package create, ${DATA_CONNECTIONS} connections`, d.create);
+      row(`search by master_id (10k packages), ${DATA_CONNECTIONS} connections`, d.search);
       row('search by master_id (10k packages), 1 connection', d.searchLatency);
     }
     void who;
   } finally {
     await naive?.stop();
+    await naiveKysely?.stop();
     await kp?.stop();
     await fixture.cleanup();
   }
@@ -528,7 +561,7 @@ async function benchBig(kind: DbKind, results: Record<string, unknown>) {
   let kp: Server | null = null;
   try {
     kp = await startKeyport(fixture, `${kind}-big`);
-    const d = await dataFigures(kp, fixture, fixture.masters, Math.min(REPS, 3), CONNECTIONS);
+    const d = await dataFigures(kp, fixture, fixture.masters, Math.min(REPS, 3), DATA_CONNECTIONS);
     results[`${kind}.big`] = { ...d, setupS };
     const lat = d.searchLatency;
     const row = (name: string, xs: MeasuredLoad[]) =>
@@ -545,8 +578,8 @@ async function benchBig(kind: DbKind, results: Record<string, unknown>) {
         )} |`,
       );
     row('search by master_id, 1 connection', lat);
-    row(`search by master_id, ${CONNECTIONS} connections`, d.search);
-    row(`package create, ${CONNECTIONS} connections`, d.create);
+    row(`search by master_id, ${DATA_CONNECTIONS} connections`, d.search);
+    row(`package create, ${DATA_CONNECTIONS} connections`, d.create);
   } finally {
     await kp?.stop();
     await fixture.cleanup();
@@ -571,9 +604,11 @@ async function main() {
   say(`- Machine: ${m.cores} cores (${m.cpu}), ${m.mem} RAM; Node ${m.node}; ${m.pgVersion || 'no psql'}`);
   say(`- Load average at start: ${m.load} (shared machine: other work adds noise)`);
   say(
-    `- Method: server and load generator (autocannon 8, ${CONNECTIONS} connections, no pipelining) in separate processes, ${pinning}; ` +
+    `- Method: server and load generator (autocannon 8, no pipelining; ${CONNECTIONS} connections for figures 1–3, ${DATA_CONNECTIONS} for the data plane) in separate processes, ${pinning}; ` +
       `compared runs interleaved (order rotated each repetition), ${REPS} × ${SECONDS} s after a 2 s warm-up each; figures are min / median / max over the repetitions. ` +
-      'Server started with `server/src/main.ts` (production config, log level warn), every hook and plugin of the app included.',
+      'Server started with `server/src/main.ts` (production config, log level warn), every hook and plugin of the app included — metering too. ' +
+      'Server CPU per request is read from /proc/<pid>/stat around each run; the primed figures (1′, 2′) compare it directly, which is robust to ' +
+      'the load generator being near its own limit (about 25–35k req/s on one core here) and to other work on the machine.',
   );
   if (pgNote) say(`- ${pgNote}`);
   const results: Record<string, unknown> = { machine: m, started };

@@ -124,7 +124,10 @@ type WhoAmI = {
  * The answer depends only on the cached actor and its role's permission sets, which are replaced
  * (new objects) whenever the role changes: memoised per actor, it costs no allocation per request.
  */
-const whoamiMemo = new WeakMap<KeyActor, { project: ReadonlySet<string>; nodes: ReadonlyMap<number, ReadonlySet<string>>; body: WhoAmI }>();
+const whoamiMemo = new WeakMap<
+  KeyActor,
+  { project: ReadonlySet<string>; nodes: ReadonlyMap<number, ReadonlySet<string>>; body: WhoAmI }
+>();
 
 export function whoami(actor: KeyActor, access: Access): WhoAmI {
   const memo = whoamiMemo.get(actor);
