@@ -23,7 +23,10 @@ const reachable = () =>
 
 if (!(await reachable())) {
   try {
-    execSync('pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start', { stdio: 'inherit', shell: '/bin/bash' });
+    execSync('pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start', {
+      stdio: 'inherit',
+      shell: '/bin/bash',
+    });
   } catch {
     /* reported below */
   }

@@ -16,8 +16,10 @@ import { authPlugin } from './auth/plugin.js';
 import type { Config } from './config.js';
 import type { Ctx, Logger } from './context.js';
 import type { Db } from './db/dialect.js';
+import { isDatabaseUnavailable } from './db/errors.js';
 import { AppError, errorBody } from './errors.js';
 import { type Clock, systemClock } from './lib/clock.js';
+import { safeEqual } from './lib/crypto.js';
 import { EventBus } from './lib/events.js';
 import { registerInputGuards } from './lib/input-guards.js';
 import type { MasterKey } from './lib/master-key.js';
@@ -135,6 +137,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     }
     const mapped = mapFastifyError(fe);
     if (mapped) return reply.code(mapped.status).send(errorBody(mapped));
+    if (isDatabaseUnavailable(fe)) {
+      // Transient (database down, restarting, overloaded): tell the client to retry, not "bug".
+      // The serializer logs type, code and message only: never the SQL or its parameters.
+      req.log.warn({ err: fe }, 'database unavailable');
+      return reply
+        .code(503)
+        .header('retry-after', '1')
+        .send(errorBody(new AppError('UNAVAILABLE', 'The database is unavailable; retry shortly')));
+    }
     req.log.error({ err: fe }, 'unhandled error');
     return reply.code(500).send(errorBody(new AppError('INTERNAL', 'Internal error')));
   });
@@ -172,9 +183,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     { prefix: '/api' },
   );
   await app.register(jwksRoute);
-  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) =>
-    reply.type(app.metrics.contentType).send(await app.metrics.metrics()),
-  );
+  const metricsAuth = config.metricsToken ? `Bearer ${config.metricsToken}` : null;
+  app.get('/metrics', { schema: { hide: true } }, async (req, reply) => {
+    if (metricsAuth !== null && !safeEqual(req.headers.authorization ?? '', metricsAuth)) {
+      throw new AppError('UNAUTHENTICATED', 'GET /metrics needs Authorization: Bearer <KEYPORT_METRICS_TOKEN>');
+    }
+    return reply.type(app.metrics.contentType).send(await app.metrics.metrics());
+  });
 
   await serveWeb(app, deps.webDist === undefined ? DEFAULT_WEB_DIST : deps.webDist);
   return app;
@@ -226,7 +241,9 @@ async function serveWeb(app: FastifyInstance, dist: string | null) {
     done(null, payload);
   });
   app.setNotFoundHandler((req, reply) => {
-    if (hasUi && req.method === 'GET' && !req.url.startsWith('/api/') && req.url !== '/metrics') {
+    // HEAD like GET (same status and headers; Node sends no body for HEAD)
+    const read = req.method === 'GET' || req.method === 'HEAD';
+    if (hasUi && read && !req.url.startsWith('/api/') && req.url !== '/metrics') {
       return reply.type('text/html').sendFile('index.html');
     }
     return reply

@@ -7,7 +7,7 @@
 // a worker that dies and, on SIGTERM/SIGINT, stops the workers gracefully before exiting.
 import cluster, { type Worker } from 'node:cluster';
 import type { Config } from './config.js';
-import { openDb } from './db/dialect.js';
+import { connectDatabase } from './db/connect.js';
 import { migrateToLatest } from './db/migrate.js';
 import { loadMasterKey } from './lib/master-key.js';
 
@@ -46,7 +46,7 @@ export async function runPrimary(config: Config): Promise<void> {
   if (generated) {
     console.warn('keyport: generated a new master key in the data directory (set KEYPORT_MASTER_KEY in production)');
   }
-  const db = openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 1 });
+  const db = await connectDatabase(config, (line) => console.error(line), { poolSize: 1 }); // waits for PostgreSQL
   try {
     await migrateToLatest(db);
   } finally {

@@ -8,6 +8,8 @@ export interface Config {
   readonly dataDir: string;
   /** postgres://… when set; otherwise the embedded SQLite file in dataDir. */
   readonly databaseUrl: string | null;
+  /** Start-up: how long to retry an unreachable database before exiting (0 = one attempt). */
+  readonly dbConnectTimeoutSeconds: number;
   readonly publicUrl: string;
   /** base64 of 32 bytes; null = generate/read `<dataDir>/master.key`. */
   readonly masterKey: string | null;
@@ -28,6 +30,8 @@ export interface Config {
   readonly trustProxy: boolean;
   /** Requests per minute per API key (token bucket, per instance); 0 = no limit. */
   readonly keyRateLimitPerMinute: number;
+  /** When set, GET /metrics needs `Authorization: Bearer <token>`; null = open (internal network). */
+  readonly metricsToken: string | null;
 }
 
 export class ConfigError extends Error {}
@@ -89,11 +93,16 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
     throw new ConfigError(`KEYPORT_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent`);
   }
+  const metricsToken = env.KEYPORT_METRICS_TOKEN || null;
+  if (metricsToken !== null && !/^[\x21-\x7e]{16,256}$/.test(metricsToken)) {
+    throw new ConfigError('KEYPORT_METRICS_TOKEN must be 16 to 256 printable characters without spaces');
+  }
   return Object.freeze({
     port,
     host,
     dataDir,
     databaseUrl,
+    dbConnectTimeoutSeconds: int(env, 'KEYPORT_DB_CONNECT_TIMEOUT_SECONDS', 60, 0, 3600),
     publicUrl,
     masterKey,
     smtpUrl: url(env, 'SMTP_URL', ['smtp:', 'smtps:']),
@@ -110,5 +119,6 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     workers: int(env, 'KEYPORT_WORKERS', 1, 1, 64),
     trustProxy: bool(env, 'KEYPORT_TRUST_PROXY', false),
     keyRateLimitPerMinute: int(env, 'KEYPORT_KEY_RATE_LIMIT', 0, 0, 10_000_000),
+    metricsToken,
   });
 }

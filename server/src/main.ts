@@ -3,7 +3,7 @@ import cluster from 'node:cluster';
 import { buildApp } from './app.js';
 import { reportListening, runPrimary } from './cluster.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
-import { openDb } from './db/dialect.js';
+import { connectDatabase, DatabaseStartupError } from './db/connect.js';
 import { migrateToLatest } from './db/migrate.js';
 import { seedDemo } from './demo.js';
 import { startDemoWorker } from './demo-worker.js';
@@ -22,8 +22,10 @@ async function main() {
   }
   // KEYPORT_WORKERS=N: this process supervises N workers, each running the rest of main().
   if (config.workers > 1 && cluster.isPrimary) return runPrimary(config);
+  // Waits for an unreachable PostgreSQL (KEYPORT_DB_CONNECT_TIMEOUT_SECONDS), one stderr line per attempt;
+  // first, so an unusable SQLite data directory is reported as such.
+  const db = await connectDatabase(config, (line) => console.error(line));
   const { master, generated } = loadMasterKey(config.masterKey, config.dataDir);
-  const db = openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   await migrateToLatest(db);
   const app = await buildApp({ config, db, master });
   if (generated)
@@ -61,6 +63,8 @@ async function main() {
 }
 
 main().catch((err) => {
-  console.error(`keyport: failed to start: ${err instanceof Error ? err.message : String(err)}`);
+  // already worded for the console (and free of the database URL)
+  if (err instanceof DatabaseStartupError) console.error(`keyport: ${err.message}`);
+  else console.error(`keyport: failed to start: ${err instanceof Error ? err.message : String(err)}`);
   process.exit(1);
 });

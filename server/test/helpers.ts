@@ -63,6 +63,8 @@ export async function makeTestApp(
     /** a directory holding a built UI (default: none) */
     webDist?: string | null;
     logLevel?: string;
+    /** how often the outbox sender looks for due mail (default 1 s) */
+    mailIntervalMs?: number;
   } = {},
 ): Promise<TestApp> {
   const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'keyport-test-'));
@@ -90,6 +92,7 @@ export async function makeTestApp(
     ...(opts.clock ? { clock: opts.clock } : {}),
     logger: loggerOptions(opts.logLevel ?? 'info', stream),
     webDist: opts.webDist ?? null,
+    ...(opts.mailIntervalMs ? { mailIntervalMs: opts.mailIntervalMs } : {}),
   });
   await app.ready();
   let closed = false;

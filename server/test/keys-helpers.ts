@@ -15,6 +15,8 @@ export interface IssueOptions {
   price?: string;
   fields?: { name: string; value: string; description?: string }[];
   lifetimeDays?: number;
+  /** the template's monthly quota (billed requests per key per UTC month) */
+  monthlyQuota?: number;
   /** reuse an existing role instead of creating one */
   roleId?: number;
 }
@@ -48,6 +50,7 @@ export async function issueKey(
       role_id: roleId,
       description: 'test key',
       ...(o.lifetimeDays ? { lifetime_days: o.lifetimeDays } : {}),
+      ...(o.monthlyQuota ? { monthly_quota: o.monthlyQuota } : {}),
     }),
     'create template',
   );

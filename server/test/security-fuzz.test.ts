@@ -44,6 +44,7 @@ const STRINGS = [
   '../../etc/passwd',
   '<script>alert(1)</script>',
   '%00',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a template-injection probe, on purpose
   '${7*7}',
   'x'.repeat(5000),
   '__proto__',

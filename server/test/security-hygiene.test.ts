@@ -371,6 +371,32 @@ describe('security headers and cookie flags', () => {
     expect(missing.headers['content-type']).toMatch(/^application\/json/);
   });
 
+  it('HEAD of a client-side route answers like GET (200, HTML, same headers) without a body; API HEAD misses stay 404', async () => {
+    for (const url of ['/', '/projects', '/projects/1/about', '/login?next=%2Fprojects']) {
+      const get = await t.app.inject({ method: 'GET', url });
+      const head = await t.app.inject({ method: 'HEAD', url });
+      expect(head.statusCode, url).toBe(200);
+      expect(head.statusCode, url).toBe(get.statusCode);
+      expect(head.headers['content-type'], url).toBe(get.headers['content-type']);
+      expect(head.headers['content-type'], url).toMatch(/^text\/html/);
+      expect(head.headers['content-length'], url).toBe(get.headers['content-length']);
+      expect(head.body, url).toBe('');
+      expectUiHeaders(head.headers, url);
+    }
+    expect((await t.app.inject({ method: 'HEAD', url: '/api/nope' })).statusCode).toBe(404);
+    expect((await t.app.inject({ method: 'HEAD', url: '/api/health' })).statusCode).toBe(200);
+    // over a real socket, as a browser, curl -I or a load balancer's health check sees it
+    const base = await t.app.listen({ port: 0, host: '127.0.0.1' });
+    const real = await fetch(`${base}/projects/1/api-keys`, { method: 'HEAD' });
+    expect(real.status).toBe(200);
+    expect(real.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(Number(real.headers.get('content-length'))).toBeGreaterThan(0);
+    expect(await real.text()).toBe('');
+    expect((await fetch(`${base}/api/nope`, { method: 'HEAD' })).status).toBe(404);
+    // other methods on a UI path are still not the app
+    expect((await t.app.inject({ method: 'POST', url: '/projects/1/about' })).statusCode).toBe(404);
+  });
+
   it('session cookies are HttpOnly, SameSite=Lax, Secure on https; tokens and revealed secrets are not cached', async () => {
     const res = await t.app.inject({
       method: 'POST',

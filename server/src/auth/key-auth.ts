@@ -8,4 +8,6 @@ export interface KeyAuthenticator {
   authenticate(token: string): KeyActor | Promise<KeyActor>;
   /** The key's current role permissions in its own project; null for any other project. */
   access(actor: KeyActor, projectId: number): Access | null | Promise<Access | null>;
+  /** The key's monthly quota (billed requests per UTC month) as its template says now; null = none. */
+  monthlyQuota(keyId: number): number | null;
 }

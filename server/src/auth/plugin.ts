@@ -2,6 +2,7 @@
 // Cookie-authenticated state changes must carry the session's CSRF token in `X-CSRF-Token`.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import { isDatabaseUnavailable } from '../db/errors.js';
 import { AppError, forbidden, notFound } from '../errors.js';
 import { safeEqual } from '../lib/crypto.js';
 import { resolveSession } from '../modules/accounts/service.js';
@@ -54,7 +55,8 @@ export const authPlugin = fp(async (app: FastifyInstance) => {
             req.actor = actor;
             done();
           },
-          () => done(invalidKey()),
+          // a key that cannot be checked now is not a bad key: 503 (retry), not 401 (give up)
+          (err) => done(isDatabaseUnavailable(err) ? err : invalidKey()),
         );
         return;
       }

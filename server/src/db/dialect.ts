@@ -38,6 +38,9 @@ export function openDb(opts: OpenDbOptions): Db {
     const pgConfig: pg.PoolConfig = {
       connectionString: opts.databaseUrl,
       max: opts.poolSize ?? 10,
+      // Without a bound, a request waiting on an unreachable host (packets dropped, not refused) hangs
+      // for the OS connect timeout (minutes); with it, the request fails and answers 503 UNAVAILABLE.
+      connectionTimeoutMillis: 10_000,
       ...(opts.pgSchema ? { options: `-c search_path=${opts.pgSchema}` } : {}),
     };
     const pool = new pg.Pool(pgConfig);

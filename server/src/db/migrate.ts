@@ -4,6 +4,8 @@ import { foundation } from './migrations/001_foundation.js';
 import { projectObjects } from './migrations/002_project_objects.js';
 import { usageRollups } from './migrations/004_usage_rollups.js';
 import { keyDirectory } from './migrations/005_key_directory.js';
+import { templateQuota } from './migrations/006_template_quota.js';
+import { notificationParams } from './migrations/007_notification_params.js';
 
 /** Migrations are factories of the dialect so one file can pick `serial` vs `autoincrement`, `bytea` vs `blob`. */
 export type MigrationFactory = (dialect: DialectName) => Migration;
@@ -13,6 +15,8 @@ const MIGRATIONS: Record<string, MigrationFactory> = {
   '004_usage_rollups': usageRollups,
   '002_project_objects': projectObjects,
   '005_key_directory': keyDirectory,
+  '006_template_quota': templateQuota,
+  '007_notification_params': notificationParams,
 };
 
 class StaticProvider implements MigrationProvider {

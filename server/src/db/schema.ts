@@ -73,6 +73,8 @@ export interface ApiKeyTemplatesTable {
   description: string;
   role_id: number;
   lifetime_days: number | null;
+  /** billed requests allowed per key per UTC calendar month; null = unlimited */
+  monthly_quota: number | null;
   created_at: number;
   updated_at: number;
 }
@@ -115,6 +117,8 @@ export interface ApiKeysTable {
   revoked_reason: string | null;
   /** iss claim the token was issued with */
   issuer: string;
+  /** copy of the template's monthly_quota (kept in sync by template edits) */
+  monthly_quota: number | null;
   /** the template's name at issue time (kept after the template is deleted) */
   template_name: string;
   /** bumped on every change (revocation); instances poll it to refresh their key directory */
@@ -225,6 +229,8 @@ export interface NotificationsTable {
   title: string;
   body: string;
   link: string;
+  /** JSON object of the text's parameters (requester, template, project, reason); NULL on old rows */
+  params: string | null;
   created_at: number;
   read_at: number | null;
 }

@@ -20,6 +20,7 @@ interface KeyInfo {
   issuer: string;
   expiresAt: number | null;
   revoked: boolean;
+  monthlyQuota: number | null;
 }
 
 interface RoleInfo {
@@ -51,6 +52,7 @@ type KeyRow = {
   expires_at: number | null;
   revoked_at: number | null;
   updated_at: number;
+  monthly_quota: number | null;
 };
 
 const KEY_COLUMNS = [
@@ -64,6 +66,7 @@ const KEY_COLUMNS = [
   'expires_at',
   'revoked_at',
   'updated_at',
+  'monthly_quota',
 ] as const;
 
 function reject(): never {
@@ -185,6 +188,10 @@ export class KeyDirectory implements KeyAuthenticator {
     return this.role(actor.roleId).then((r) => (r ? { projectId, actor, project: r.project, nodes: r.nodes } : null));
   }
 
+  monthlyQuota(keyId: number): number | null {
+    return this.byId.get(keyId)?.monthlyQuota ?? null;
+  }
+
   private async role(roleId: number): Promise<RoleInfo | null> {
     const cached = this.roles.get(roleId);
     const now = this.ctx.clock.now();
@@ -210,6 +217,7 @@ export class KeyDirectory implements KeyAuthenticator {
     if (existing) {
       existing.revoked = revoked; // cached tokens holding this object see it at once
       existing.roleId = row.role_id; // a template's role changed: cached tokens miss and re-resolve
+      existing.monthlyQuota = row.monthly_quota;
       if (revoked) {
         this.keys.delete(existing.jti);
         this.byId.delete(existing.id);
@@ -226,6 +234,7 @@ export class KeyDirectory implements KeyAuthenticator {
       issuer: row.issuer,
       expiresAt: row.expires_at,
       revoked,
+      monthlyQuota: row.monthly_quota,
     };
     if (!revoked) {
       this.keys.set(info.jti, info);

@@ -22,14 +22,22 @@ export async function revokeKey(ctx: Ctx, access: Access, keyId: number, reason:
       .executeTakeFirst();
     if (!key) throw notFound('API key');
     if (key.revoked_at !== null) return { id: keyId, revoked_at: toIso(key.revoked_at), already: true };
-    const why = reason?.trim() || 'revoked by the project owner';
+    const given = reason?.trim() || null;
+    const why = given ?? 'revoked by the project owner';
     await revokeKeysWhere(trx, ctx, access.projectId, { keyId }, why);
+    const project = await trx
+      .selectFrom('projects')
+      .select('name')
+      .where('id', '=', access.projectId)
+      .executeTakeFirstOrThrow();
     await notify(trx, ctx, [key.user_id], {
       kind: 'key.revoked',
       projectId: access.projectId,
       title: `API key revoked: ${key.template_name}`,
       body: `Your API key "${key.template_name}" was revoked (${why}). It no longer works; you may request a new one.`,
       link: `/projects/${access.projectId}/about#api-keys`,
+      // reason null: the owner gave none (the UI says "by the project owner" in its language)
+      params: { template: key.template_name, project: project.name, reason: given },
     });
     await audit(trx, ctx, access.projectId, access.actor, {
       action: 'key.revoked',

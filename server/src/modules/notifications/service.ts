@@ -2,6 +2,10 @@
 // transaction (never lost with the event, never blocking it). Mail leaves through the outbox.
 import type { Ctx, Q } from '../../context.js';
 import { toIso } from '../../lib/clock.js';
+import { parseJson } from '../../lib/json.js';
+
+/** What a notice's text is made of, so the web UI can write it in its own language. */
+export type NoticeParams = Record<string, string | number | null>;
 
 export interface Notice {
   kind: string;
@@ -10,6 +14,8 @@ export interface Notice {
   body: string;
   /** path inside the web UI, e.g. /projects/1/api-keys#requests */
   link: string;
+  /** the names and values `title` and `body` are written from (kept as JSON, returned to the UI) */
+  params?: NoticeParams;
 }
 
 export async function notify(q: Q, ctx: Ctx, userIds: number[], notice: Notice): Promise<void> {
@@ -26,6 +32,7 @@ export async function notify(q: Q, ctx: Ctx, userIds: number[], notice: Notice):
         title: notice.title,
         body: notice.body,
         link: notice.link,
+        params: notice.params ? JSON.stringify(notice.params) : null,
         created_at: now,
         read_at: null,
       })),
@@ -86,6 +93,8 @@ export async function listNotifications(ctx: Ctx, userId: number, limit: number,
       title: n.title,
       body: n.body,
       link: n.link,
+      // null on rows written before parameters were kept: the UI then shows `body`
+      params: parseJson<NoticeParams | null>(n.params, null),
       created_at: toIso(n.created_at),
       read_at: toIso(n.read_at),
     })),

@@ -18,7 +18,7 @@ export async function listOffers(ctx: Ctx, projectId: number, userId: number) {
   const templates = await ctx.k
     .selectFrom('api_key_templates as t')
     .innerJoin('roles as r', 'r.id', 't.role_id')
-    .select(['t.id', 't.name', 't.description', 't.lifetime_days', 'r.price_micros'])
+    .select(['t.id', 't.name', 't.description', 't.lifetime_days', 't.monthly_quota', 'r.price_micros'])
     .where('t.project_id', '=', projectId)
     .orderBy('t.id')
     .execute();
@@ -79,6 +79,7 @@ export async function listOffers(ctx: Ctx, projectId: number, userId: number) {
       price_per_request: formatMoney(t.price_micros),
       currency: ctx.config.currency,
       lifetime_days: t.lifetime_days,
+      monthly_quota: t.monthly_quota,
       fields: (fields.get(t.id) ?? []).map((f) => ({ name: f.name, description: f.description })),
       state,
       at: toIso(at),
@@ -164,6 +165,7 @@ export async function createRequest(ctx: Ctx, access: Access, actor: UserActor, 
       title: `API key request: ${t.name}`,
       body: `${requester.name} <${requester.email}> requests the API key "${t.name}" of project "${project.name}".`,
       link: `/projects/${projectId}/api-keys#requests`,
+      params: { requester: requester.name, email: requester.email, template: t.name, project: project.name },
     });
     await audit(trx, ctx, projectId, actor, {
       action: 'key.requested',
@@ -279,6 +281,7 @@ export async function approveRequest(ctx: Ctx, access: Access, requestId: number
       template_name: t.name,
       issued_at: now,
       expires_at: t.lifetime_days ? now + t.lifetime_days * DAY_MS : null,
+      monthly_quota: t.monthly_quota,
       created_at: now,
       revoked_at: null,
       revoked_reason: null,
@@ -297,6 +300,7 @@ export async function approveRequest(ctx: Ctx, access: Access, requestId: number
       title: `API key approved: ${t.name}`,
       body: `Your request for the API key "${t.name}" of project "${project.name}" was approved. Copy the token from the project's About page.`,
       link: `/projects/${projectId}/about#api-keys`,
+      params: { template: t.name, project: project.name },
     });
     await audit(trx, ctx, projectId, access.actor, {
       action: 'key.approved',
@@ -365,12 +369,18 @@ export async function rejectRequest(ctx: Ctx, access: Access, requestId: number,
       .select('name')
       .where('id', '=', r.template_id)
       .executeTakeFirst();
+    const project = await trx
+      .selectFrom('projects')
+      .select('name')
+      .where('id', '=', access.projectId)
+      .executeTakeFirstOrThrow();
     await notify(trx, ctx, [r.user_id], {
       kind: 'key_request.rejected',
       projectId: access.projectId,
       title: `API key request rejected: ${t?.name ?? ''}`,
       body: `Your request for the API key "${t?.name ?? ''}" was rejected.${why ? ` Reason: ${why}` : ''} You may request it again.`,
       link: `/projects/${access.projectId}/about#api-keys`,
+      params: { template: t?.name ?? '', project: project.name, reason: why },
     });
     await audit(trx, ctx, access.projectId, access.actor, {
       action: 'key.rejected',

@@ -9,6 +9,8 @@ const CreateTemplate = Type.Object({
   role_id: IdParam,
   description: Type.Optional(Type.String({ maxLength: 2000 })),
   lifetime_days: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 3650 }), Type.Null()])),
+  /** billed requests per key per UTC month; null = unlimited */
+  monthly_quota: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 1_000_000_000_000 }), Type.Null()])),
 });
 const PatchTemplate = Type.Partial(CreateTemplate);
 const FieldName = Type.String({ minLength: 1, maxLength: 64, pattern: NAME_PATTERN });

@@ -13,6 +13,7 @@ export interface TemplateInput {
   description?: string | undefined;
   role_id?: number | undefined;
   lifetime_days?: number | null | undefined;
+  monthly_quota?: number | null | undefined;
 }
 
 export interface FieldInput {
@@ -59,6 +60,7 @@ export async function listTemplates(ctx: Ctx, projectId: number, onlyId?: number
       't.description',
       't.role_id',
       't.lifetime_days',
+      't.monthly_quota',
       't.created_at',
       't.updated_at',
       'r.name as role_name',
@@ -89,6 +91,7 @@ export async function listTemplates(ctx: Ctx, projectId: number, onlyId?: number
     price_per_request: formatMoney(t.price_micros),
     currency: ctx.config.currency,
     lifetime_days: t.lifetime_days,
+    monthly_quota: t.monthly_quota,
     issued_keys: Number(t.issued_keys ?? 0),
     fields: fields.get(t.id) ?? [],
     created_at: toIso(t.created_at),
@@ -159,6 +162,7 @@ export async function createTemplate(
         description: input.description ?? '',
         role_id: input.role_id,
         lifetime_days: input.lifetime_days ?? null,
+        monthly_quota: input.monthly_quota ?? null,
         created_at: now,
         updated_at: now,
       })
@@ -183,6 +187,7 @@ export async function updateTemplate(ctx: Ctx, access: Access, templateId: numbe
       description?: string;
       role_id?: number;
       lifetime_days?: number | null;
+      monthly_quota?: number | null;
       updated_at: number;
     } = {
       updated_at: ctx.clock.now(),
@@ -193,11 +198,15 @@ export async function updateTemplate(ctx: Ctx, access: Access, templateId: numbe
     }
     if (input.description !== undefined) set.description = input.description;
     if (input.lifetime_days !== undefined) set.lifetime_days = input.lifetime_days;
-    let moved: number[] = [];
+    // Live keys follow their template's role and quota (they act with the template as it is now).
+    const follow: { role_id?: number; monthly_quota?: number | null } = {};
     if (input.role_id !== undefined) {
       await checkRole(trx, access.projectId, input.role_id);
-      set.role_id = input.role_id;
-      // Live keys follow their template's role (they act with the role as it is now).
+      set.role_id = follow.role_id = input.role_id;
+    }
+    if (input.monthly_quota !== undefined) set.monthly_quota = follow.monthly_quota = input.monthly_quota;
+    let moved: number[] = [];
+    if (Object.keys(follow).length) {
       const live = await trx
         .selectFrom('api_keys')
         .select('id')
@@ -208,7 +217,7 @@ export async function updateTemplate(ctx: Ctx, access: Access, templateId: numbe
       if (moved.length) {
         await trx
           .updateTable('api_keys')
-          .set({ role_id: input.role_id, updated_at: ctx.clock.now() })
+          .set({ ...follow, updated_at: ctx.clock.now() })
           .where('id', 'in', moved)
           .execute();
       }

@@ -14,7 +14,8 @@ const CHUNK = 1000;
 const big = (v: bigint): number =>
   v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : (v.toString() as unknown as number);
 
-function monthOf(hourMs: number): number {
+/** Start (UTC ms) of the calendar month holding `t` (ms): the key of usage_key_months. */
+export function monthOf(hourMs: number): number {
   const d = new Date(hourMs);
   return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
 }

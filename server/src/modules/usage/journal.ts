@@ -28,6 +28,16 @@ const HEARTBEAT_MS = 5_000;
 /** Boot ids of meters alive in this process (several apps may share a process in tests). */
 const liveBoots = new Set<string>();
 
+/** A journal write that did not complete; `rest` is the text still to be written. */
+export class JournalWriteError extends Error {
+  constructor(
+    readonly rest: string,
+    cause: unknown,
+  ) {
+    super(`usage journal write failed: ${(cause as NodeJS.ErrnoException)?.code ?? String(cause)}`, { cause });
+  }
+}
+
 export interface OrphanSegment {
   path: string;
   batchId: string;
@@ -79,13 +89,27 @@ export class Journal {
     return this.file;
   }
 
-  /** Appends one chunk to the open segment (opened lazily). Synchronous: done before the response goes out. */
+  /**
+   * Appends one chunk to the open segment (opened lazily). Synchronous: done before the response
+   * goes out. Returns '' when all of it is on disk; on a failed write (disk full, I/O error) it
+   * throws a JournalWriteError carrying the part not written, so the caller can retry exactly that
+   * (a short write leaves a torn line that the retried remainder completes).
+   */
   append(text: string): void {
-    if (this.fd === null) {
-      this.file = path.join(this.dir, `${this.bootId}-${this.seq}.jnl`);
-      this.fd = fs.openSync(this.file, 'a');
+    let done = 0;
+    try {
+      if (this.fd === null) {
+        const file = path.join(this.dir, `${this.bootId}-${this.seq}.jnl`);
+        this.fd = fs.openSync(file, 'a');
+        this.file = file;
+      }
+      const buf = Buffer.from(text, 'latin1');
+      while (done < buf.length) done += fs.writeSync(this.fd, buf, done, buf.length - done);
+    } catch (err) {
+      this.bytes += done;
+      throw new JournalWriteError(text.slice(done), err);
     }
-    this.bytes += fs.writeSync(this.fd, text, null, 'latin1');
+    this.bytes += done;
   }
 
   /** Closes the open segment; returns its path and batch id, and starts a new sequence number. */

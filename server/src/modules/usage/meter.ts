@@ -12,13 +12,17 @@
 //                   sealed and spilled (dropped from memory, re-read from its journal segment later)
 //   close           write, seal, drain with retries until drainTimeoutMs; what is left stays in the
 //                   journal and is replayed by the next start
+//   journal fails   (disk full, I/O error) the responses of that tick wait for a database flush
+//                   instead; until a write succeeds again `refusing` is set and the usage plugin
+//                   answers new key requests 503 — refuse rather than serve requests nobody can bill
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import type { KeyActor } from '../../auth/key-auth.js';
 import type { Ctx } from '../../context.js';
 import { HOUR_MS } from '../../lib/clock.js';
 import { applyBatch, pruneBatches } from './flush.js';
-import { type BucketDelta, Journal, journalLine, readSegment } from './journal.js';
+import { type BucketDelta, Journal, JournalWriteError, journalLine, readSegment } from './journal.js';
+import type { QuotaTracker } from './quota.js';
 
 /** Billing rule (docs/metering.md): a key-authenticated request is billed unless it failed on our
  * side (5xx), was refused by authentication (401) or was throttled (429). */
@@ -49,6 +53,10 @@ interface Batch {
   requests: number;
   /** clock time of the oldest count in the batch (flush lag) */
   since: number;
+  /** false when some of its counts never reached the segment (journal write failed): never spilled */
+  complete: boolean;
+  /** sealed by this meter (its requests are reserved in the quota tracker), not a replayed segment */
+  local: boolean;
 }
 
 export interface MeterOptions {
@@ -59,6 +67,8 @@ export interface MeterOptions {
   maxBuckets?: number;
   /** journal directory root; null disables the journal (counts then live in memory until flushed) */
   dataDir: string | null;
+  /** monthly quotas: told about each committed local batch, refreshed inside the flush round */
+  quota?: QuotaTracker | null;
   drainTimeoutMs?: number;
   backoffMinMs?: number;
   backoffMaxMs?: number;
@@ -101,6 +111,9 @@ export class UsageMeter {
   private lastAdopt = 0;
   private closed = false;
   private nudged = false;
+  /** journal text that failed to be written (retried first by the next write) */
+  private unwritten = '';
+  private journalFailing = false;
   private readonly memBoot = randomBytes(6).toString('hex');
   private memSeq = 0;
   /** Test hook: called before each batch is applied; throwing simulates a database outage. */
@@ -166,6 +179,8 @@ export class UsageMeter {
           buckets: 0,
           requests: 0,
           since: this.ctx.clock.now(),
+          complete: true,
+          local: false,
         });
         n += 1;
       }
@@ -219,19 +234,35 @@ export class UsageMeter {
 
   private readonly tick = (): void => {
     this.tickScheduled = false;
-    this.writeJournal();
+    const durable = this.writeJournal();
     const w = this.waiting;
-    if (w.length) {
-      this.waiting = [];
+    if (!w.length) return;
+    this.waiting = [];
+    if (durable) {
       for (const cb of w) cb();
+      return;
     }
+    // The journal could not take this tick's counts: make them durable in the database before the
+    // responses leave. If the database fails too they stay in memory (retried by the flusher).
+    void this.runRound(true)
+      .catch(() => {})
+      .finally(() => {
+        for (const cb of w) cb();
+      });
   };
 
-  private writeJournal(): void {
+  /** True while the journal cannot be written: new key requests are refused (503) until it can. */
+  get refusing(): boolean {
+    return this.journalFailing;
+  }
+
+  /** Writes the counts not yet journaled; false when the journal write failed. */
+  private writeJournal(): boolean {
+    if (this.journal === null) return true;
     const d = this.dirty;
-    if (!d.length || this.journal === null) return;
+    if (!d.length && !this.unwritten) return true;
     this.dirty = [];
-    let text = '';
+    let text = this.unwritten;
     for (const b of d) {
       text += journalLine(b, b.unj);
       b.unj = 0;
@@ -239,10 +270,30 @@ export class UsageMeter {
     try {
       this.journal.append(text);
     } catch (err) {
-      // The counts are still in memory and will be flushed; only crash-safety is degraded.
+      this.unwritten = err instanceof JournalWriteError ? err.rest : text;
       this.stats.journalErrors += 1;
-      this.ctx.log.error({ err }, 'usage: journal write failed');
+      if (!this.journalFailing) {
+        this.journalFailing = true;
+        this.ctx.log.error(
+          { err: err instanceof JournalWriteError ? err.cause : err },
+          'usage: journal write failed; refusing key requests until it can be written',
+        );
+      }
+      return false;
     }
+    this.unwritten = '';
+    if (this.journalFailing) {
+      this.journalFailing = false;
+      this.ctx.log.warn('usage: journal writable again; key requests accepted');
+    }
+    return true;
+  }
+
+  /** While failing: retries the journal (a newline when nothing is pending; replay skips blank lines). */
+  private probeJournal(): void {
+    if (!this.journalFailing) return;
+    if (!this.unwritten && !this.dirty.length) this.unwritten = '\n';
+    this.writeJournal();
   }
 
   // ---- batches --------------------------------------------------------------------------------
@@ -250,7 +301,9 @@ export class UsageMeter {
   /** Moves the active buckets (and the journal segment holding exactly them) into the queue. */
   private seal(): void {
     if (this.activeRequests === 0) return;
-    this.writeJournal();
+    const complete = this.writeJournal();
+    // what could not be written belongs to this batch, which now lives in memory until committed
+    this.unwritten = '';
     const seg = this.journal?.seal() ?? { path: null, batchId: `mem-${this.memBoot}:${this.memSeq++}` };
     const deltas: BucketDelta[] = [];
     for (const head of this.active.values()) for (let b: Bucket | null = head; b; b = b.next) deltas.push(b);
@@ -261,6 +314,8 @@ export class UsageMeter {
       buckets: this.activeBuckets,
       requests: this.activeRequests,
       since: this.activeSince,
+      complete,
+      local: true,
     });
     this.active = new Map();
     this.activeBuckets = 0;
@@ -274,7 +329,7 @@ export class UsageMeter {
     for (const b of this.queue) if (b.deltas) held += b.buckets;
     for (let i = this.queue.length - 1; i > 0 && held > this.maxBuckets; i--) {
       const b = this.queue[i] as Batch;
-      if (b.deltas && b.path) {
+      if (b.deltas && b.path && b.complete) {
         held -= b.buckets;
         b.deltas = null;
       }
@@ -303,6 +358,8 @@ export class UsageMeter {
     this.stats.lastFlushAt = this.ctx.clock.now();
     this.stats.flushes += 1;
     if (res === 'duplicate') this.stats.duplicates += 1;
+    // a duplicate of a local batch committed on an earlier attempt whose answer was lost
+    if (batch.local) this.opts.quota?.committed(deltas ?? []);
     this.queue.shift();
     if (batch.path) {
       try {
@@ -320,6 +377,7 @@ export class UsageMeter {
     while (this.queue.length) {
       await this.applyHead();
     }
+    await this.opts.quota?.refreshIfDue();
     const now = this.ctx.clock.now();
     if (now - this.lastPrune > HOUR_MS) {
       this.lastPrune = now;
@@ -373,6 +431,7 @@ export class UsageMeter {
     this.nudged = false;
     if (this.closed) return;
     this.journal?.heartbeat();
+    this.probeJournal();
     const wait = this.nextAttemptAt - Date.now();
     if (this.running || wait > 0) {
       this.schedule(Math.max(10, Math.min(wait > 0 ? wait : this.opts.flushMs, this.opts.flushMs)));

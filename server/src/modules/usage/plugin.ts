@@ -1,26 +1,85 @@
-// Wires the UsageMeter into the app: one onSend hook (count + hold the response until the count is
-// in the journal), replay on start, drain on close, Prometheus metrics on app.metrics.
+// Wires the UsageMeter into the app: an onRequest admission hook for key requests (refused while
+// the journal cannot be written; monthly quota), one onSend hook (count + hold the response until
+// the count is in the journal), replay on start, drain on close, Prometheus metrics on app.metrics.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { Counter, Gauge, Histogram } from 'prom-client';
+import { AppError } from '../../errors.js';
 import { isBilled, UsageMeter } from './meter.js';
+import { QuotaTracker } from './quota.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
     usage: UsageMeter;
+    quota: QuotaTracker;
   }
+  interface FastifyRequest {
+    /** a monthly-quota reservation is held for this request (released unless it is billed) */
+    quotaHeld: boolean;
+  }
+}
+
+const JOURNAL_RETRY_S = '5';
+
+const meteringUnavailable = () =>
+  new AppError(
+    'UNAVAILABLE',
+    'Usage metering cannot record requests right now (its journal is not writable); retry shortly',
+  );
+
+/** Seconds until the next UTC month, when a used-up quota starts again. */
+function secondsToNextMonth(now: number): number {
+  const d = new Date(now);
+  return Math.max(1, Math.ceil((Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1) - now) / 1000));
 }
 
 export const usagePlugin = fp(
   async (app: FastifyInstance) => {
     const { ctx } = app;
+    const quota = new QuotaTracker(ctx.k, ctx.clock);
     const meter = new UsageMeter(ctx, {
       flushMs: Math.min(1000, ctx.config.usageFlushMs),
       dataDir: ctx.config.dataDir,
+      quota,
     });
     app.decorate('usage', meter);
+    app.decorate('quota', quota);
+    app.decorateRequest('quotaHeld', false);
     registerMetrics(app, meter);
     const clock = ctx.clock;
+
+    // Admission of key requests, after authentication and the per-key rate limit and before the
+    // body is parsed or the route runs: a refused request has no effect and is not billed.
+    app.addHook('onRequest', (req: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => {
+      const a = req.actor;
+      if (a === null || a.kind !== 'key') return done();
+      if (meter.refusing) {
+        reply.header('retry-after', JOURNAL_RETRY_S);
+        return done(meteringUnavailable());
+      }
+      const limit = app.keyAuth.monthlyQuota(a.keyId);
+      if (limit === null) return done();
+      const admitted = (left: number) => {
+        reply.header('x-quota-limit', String(limit));
+        reply.header('x-quota-remaining', String(Math.max(0, left)));
+        if (left >= 0) {
+          req.quotaHeld = true;
+          return done();
+        }
+        reply.header('retry-after', String(secondsToNextMonth(clock.now())));
+        done(
+          new AppError('QUOTA_EXCEEDED', `This API key has used its monthly quota of ${limit} requests`, {
+            monthly_quota: limit,
+          }),
+        );
+      };
+      const r = quota.admit(a.keyId, limit);
+      if (typeof r === 'number') return admitted(r);
+      r.then(admitted, () => {
+        reply.header('retry-after', '1');
+        done(new AppError('UNAVAILABLE', 'The quota of this API key cannot be checked right now; retry shortly'));
+      });
+    });
 
     app.addHook(
       'onSend',
@@ -33,6 +92,7 @@ export const usagePlugin = fp(
           return;
         }
         if (!isBilled(reply.statusCode)) {
+          if (req.quotaHeld) quota.release(a.keyId);
           meter.stats.unbilled += 1;
           done(null, payload);
           return;

@@ -52,7 +52,7 @@ function oneUnit(p: Piece): boolean {
   return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1) === p.to;
 }
 
-function pieceSql(ctx: Ctx, projectId: number, p: Piece, keyIds: readonly number[] | null): RawBuilder<unknown> {
+function pieceSql(_ctx: Ctx, projectId: number, p: Piece, keyIds: readonly number[] | null): RawBuilder<unknown> {
   const keys = keyIds ? sql` AND key_id IN (${sql.join(keyIds)})` : sql``;
   const neg = p.sign === -1 ? sql`-` : sql``;
   if (p.table === 'hours') {

@@ -1,0 +1,74 @@
+// Which errors mean "the database cannot be reached or cannot take work right now" (a client should
+// retry shortly: 503) as opposed to a bug or bad data (500). Driver errors are recognised by their
+// codes and by pg's fixed connection messages; nothing else about them ever reaches a client.
+
+/** Node socket errors while connecting or talking to PostgreSQL (or resolving its host). */
+const NET_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN', // DNS not ready yet (a database container still starting)
+  'ENOTFOUND',
+]);
+
+/**
+ * PostgreSQL SQLSTATEs: class 08 (connection exception), 57P01/57P02 (server shutting down or
+ * crashed, our session was terminated), 57P03 (starting up / in recovery), 53300 (too many
+ * connections).
+ */
+const PG_STATES = new Set(['57P01', '57P02', '57P03', '53300']);
+
+/** pg and pg-pool raise these without a code when a connection dies or cannot be had in time. */
+const PG_MESSAGES = [
+  /^Connection terminated/, // "… unexpectedly", "… due to connection timeout"
+  /^timeout exceeded when trying to connect/, // pg-pool connectionTimeoutMillis
+  /is not queryable$/, // a client whose connection already failed
+  /^Cannot use a pool after calling end/, // a request still running while the server shuts down
+];
+
+/**
+ * SQLite (better-sqlite3 codes): locked by another writer past busy_timeout, disk full, I/O
+ * error, file cannot be opened. Extended codes (SQLITE_BUSY_SNAPSHOT, SQLITE_IOERR_WRITE…) too.
+ */
+const SQLITE_PREFIXES = ['SQLITE_BUSY', 'SQLITE_FULL', 'SQLITE_IOERR', 'SQLITE_CANTOPEN'];
+
+export function isDatabaseUnavailable(err: unknown, depth = 0): boolean {
+  if (typeof err !== 'object' || err === null || depth > 3) return false;
+  const { code, message, cause, errors } = err as {
+    code?: unknown;
+    message?: unknown;
+    cause?: unknown;
+    errors?: unknown;
+  };
+  if (typeof code === 'string') {
+    if (NET_CODES.has(code) || PG_STATES.has(code)) return true;
+    if (/^08[0-9A-Z]{3}$/.test(code)) return true;
+    if (SQLITE_PREFIXES.some((p) => code.startsWith(p))) return true;
+  }
+  if (typeof message === 'string' && PG_MESSAGES.some((re) => re.test(message))) return true;
+  // Node's happy-eyeballs connect reports an AggregateError; wrappers may keep the driver error as cause.
+  if (Array.isArray(errors) && errors.some((e) => isDatabaseUnavailable(e, depth + 1))) return true;
+  return isDatabaseUnavailable(cause, depth + 1);
+}
+
+/**
+ * A short reason for operators: the error code (or pg's fixed message), never SQL, parameters or
+ * the connection URL. Example: "ECONNREFUSED", "57P03 the database system is starting up".
+ */
+export function describeDbError(err: unknown): string {
+  if (typeof err !== 'object' || err === null) return String(err).slice(0, 200);
+  const { code, message, errors } = err as { code?: unknown; message?: unknown; errors?: unknown };
+  const msg = typeof message === 'string' ? message : '';
+  if (typeof code === 'string') {
+    // Socket errors repeat host:port in the message; the caller prints the host:port it configured.
+    if (NET_CODES.has(code)) return code;
+    // SQLSTATE: the server's message names objects ("database "x" does not exist"), not values.
+    if (/^[0-9A-Z]{5}$/.test(code)) return `${code} ${msg}`.trim().slice(0, 200);
+    return (msg.startsWith(code) ? msg : `${code}${msg ? ` ${msg}` : ''}`).slice(0, 200); // Node: "EACCES: …"
+  }
+  if (Array.isArray(errors) && errors.length) return describeDbError(errors[0]);
+  return (msg || 'unknown error').slice(0, 200);
+}

@@ -1,0 +1,153 @@
+// Monthly quota per key (a template's `monthly_quota`): at most N billed requests per key per UTC
+// calendar month. Over quota the request is refused before the route runs: 429 QUOTA_EXCEEDED,
+// not billed (docs/metering.md).
+//
+// used = db + pending, per key and month:
+//   db       the month's count in usage_key_months, loaded on the key's first request of the month
+//            and refreshed every REFRESH_MS inside the meter's flush round (so a refresh never
+//            interleaves with a commit of this instance)
+//   pending  requests admitted here and not yet committed: reserved at admission (concurrent
+//            requests cannot all slip under the limit), released when the answer is not billed,
+//            moved into `db` when the flusher commits the batch holding them
+// One instance is exact. With several instances each sees the others' requests at the next
+// refresh, so a key may exceed its quota by what other instances served in the last REFRESH_MS.
+import type { Kysely } from 'kysely';
+import type { Database } from '../../db/schema.js';
+import type { Clock } from '../../lib/clock.js';
+import { HOUR_MS } from '../../lib/clock.js';
+import { usageDb } from './db.js';
+import { monthOf } from './flush.js';
+import type { BucketDelta } from './journal.js';
+
+interface Entry {
+  month: number;
+  db: number;
+  pending: number;
+  loading: Promise<void> | null;
+  usedAt: number;
+}
+
+export const REFRESH_MS = 10_000;
+/** Entries kept; idle ones (nothing pending) are dropped first. */
+const MAX_ENTRIES = 100_000;
+const CHUNK = 500;
+
+export class QuotaTracker {
+  private readonly entries = new Map<number, Entry>();
+  private lastRefresh = 0;
+
+  constructor(
+    private readonly k: Kysely<Database>,
+    private readonly clock: Clock,
+  ) {}
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /**
+   * Reserves one request of `keyId` against `quota`: the requests left after this one when
+   * admitted (call release() if the answer is not billed), -1 when the month's quota is used up.
+   * A promise on the key's first request of a month (its count is read from the database).
+   */
+  admit(keyId: number, quota: number): number | Promise<number> {
+    const now = this.clock.now();
+    const month = monthOf(now);
+    let e = this.entries.get(keyId);
+    if (e === undefined || e.month !== month) {
+      if (this.entries.size >= MAX_ENTRIES) this.prune(now);
+      const fresh: Entry = { month, db: 0, pending: 0, loading: null, usedAt: now };
+      fresh.loading = this.load([keyId], month).then(
+        (counts) => {
+          fresh.db = counts.get(keyId) ?? 0;
+          fresh.loading = null;
+        },
+        (err) => {
+          // unknown count: do not admit on a guess; the next request tries again
+          if (this.entries.get(keyId) === fresh) this.entries.delete(keyId);
+          throw err;
+        },
+      );
+      this.entries.set(keyId, fresh);
+      e = fresh;
+    }
+    const entry = e;
+    entry.usedAt = now;
+    if (entry.loading) return entry.loading.then(() => this.reserve(entry, quota));
+    return this.reserve(entry, quota);
+  }
+
+  private reserve(e: Entry, quota: number): number {
+    const used = e.db + e.pending;
+    if (used >= quota) return -1;
+    e.pending += 1;
+    return quota - used - 1;
+  }
+
+  /** An admitted request was not billed (5xx, 429, 401): give its reservation back. */
+  release(keyId: number): void {
+    const e = this.entries.get(keyId);
+    if (e !== undefined && e.pending > 0) e.pending -= 1;
+  }
+
+  /** A batch of this instance committed: its counts move from pending to db. */
+  committed(deltas: readonly BucketDelta[]): void {
+    if (this.entries.size === 0) return;
+    for (const d of deltas) {
+      const e = this.entries.get(d.keyId);
+      if (e === undefined || e.loading || monthOf(d.hour * HOUR_MS) !== e.month) continue;
+      e.pending = Math.max(0, e.pending - d.count);
+      e.db += d.count;
+    }
+  }
+
+  /**
+   * Re-reads the month's counts (other instances' requests, replayed journals). Must not run
+   * concurrently with a commit of this instance: the meter calls it inside its flush round.
+   */
+  async refreshIfDue(): Promise<void> {
+    const now = this.clock.now();
+    if (this.entries.size === 0 || now - this.lastRefresh < REFRESH_MS) return;
+    this.lastRefresh = now;
+    const month = monthOf(now);
+    const ids: number[] = [];
+    for (const [id, e] of this.entries) {
+      if (e.month === month && !e.loading) ids.push(id);
+      else if (e.month !== month && e.pending === 0) this.entries.delete(id);
+    }
+    const counts = await this.load(ids, month);
+    for (const id of ids) {
+      const e = this.entries.get(id);
+      if (e && e.month === month && !e.loading) e.db = counts.get(id) ?? 0;
+    }
+  }
+
+  private async load(ids: number[], month: number): Promise<Map<number, number>> {
+    const out = new Map<number, number>();
+    for (let i = 0; i < ids.length; i += CHUNK) {
+      const rows = await usageDb(this.k)
+        .selectFrom('usage_key_months')
+        .select(['key_id', 'requests'])
+        .where('month', '=', month)
+        .where('key_id', 'in', ids.slice(i, i + CHUNK))
+        .execute();
+      for (const r of rows) out.set(r.key_id, Number(r.requests));
+    }
+    return out;
+  }
+
+  /** Drops entries idle for an hour with nothing pending, then the oldest, to stay bounded. */
+  private prune(now: number): void {
+    for (const [id, e] of this.entries) {
+      if (e.pending === 0 && !e.loading && now - e.usedAt > HOUR_MS) this.entries.delete(id);
+    }
+    let n = this.entries.size - MAX_ENTRIES + 1;
+    for (const [id, e] of this.entries) {
+      if (n <= 0) break;
+      if (e.pending === 0 && !e.loading) {
+        this.entries.delete(id);
+        n -= 1;
+      }
+    }
+  }
+}
