@@ -1,7 +1,9 @@
 // The whole life of an API key through the UI, with two people in two browsers (issue 7):
 // owner builds a project and a template → client requests → owner approves → client copies the
 // token and imports it as secrets → a program uses the token → owner sees usage and revokes →
-// client sees the key revoked. Run once in English and once in Russian.
+// client sees the key revoked. Run once in English and once in Russian. Also: the template's
+// monthly quota (typed, validated, shown to the requester in the UI's number format), notification
+// bodies written in the UI's language from their params, and (en) deleting the project.
 import {
   assert,
   createProject,
@@ -27,6 +29,14 @@ const TEXT = {
     imported: /4 secrets created/,
     revokedToast: /Key revoked/,
     cost: '0.75',
+    quota1000: '1,000 requests / month',
+    quotaInvalid: /whole number of at least 1/,
+    newRequestTitle: 'New API key request',
+    newRequestBody: (client, tpl, project) =>
+      `${client.name} (${client.email}) requests the API key "${tpl}" of project "${project}".`,
+    revokedTitle: 'Your API key was revoked',
+    revokedBody: (tpl, project) =>
+      `Your API key "${tpl}" of project "${project}" was revoked. It no longer works; you may request a new one.`,
   },
   ru: {
     kinds: { compute: 'вычисление', output: 'выход' },
@@ -39,8 +49,32 @@ const TEXT = {
     imported: /Создано 4 секрета/,
     revokedToast: /Ключ отозван/,
     cost: '0,75',
+    quota1000: '1 000 запросов в месяц',
+    quotaInvalid: /Целое число не меньше 1/,
+    newRequestTitle: 'Новый запрос API-ключа',
+    newRequestBody: (client, tpl, project) =>
+      `${client.name} (${client.email}) запрашивает API-ключ «${tpl}» проекта «${project}».`,
+    revokedTitle: 'Ваш API-ключ отозван',
+    revokedBody: (tpl, project) =>
+      `Ваш API-ключ «${tpl}» проекта «${project}» отозван. Он больше не работает; можно запросить новый.`,
   },
 };
+
+/** Text with the locale's grouping spaces (NBSP, narrow NBSP) as plain spaces. */
+const plain = (s) => (s ?? '').replace(/[\u00a0\u202f]/g, ' ').trim();
+
+/** Opens the bell and returns the newest notification's kind, title and body as shown. */
+async function newestNotification(page) {
+  await page.locator(tid('notifications-bell')).click();
+  const item = page.locator(tid('notification-item')).first();
+  await item.waitFor();
+  return {
+    item,
+    kind: await item.getAttribute('data-kind'),
+    title: plain(await item.locator(tid('notification-title')).textContent()),
+    body: plain(await item.locator(tid('notification-body')).textContent()),
+  };
+}
 
 function lifecycle(lang) {
   const L = TEXT[lang];
@@ -116,9 +150,37 @@ function lifecycle(lang) {
       await o.locator(tid('template-create')).click();
       await fill(o, tid('template-new-name'), 'Calculator key');
       await selectOption(o, tid('template-new-role'), 'api-client');
-      await withResponse(o, 'POST', /\/api-key-templates$/, () => o.locator(tid('template-submit')).click());
+      // monthly quota per key: not a whole number ≥ 1 → a message and no CREATE; 1000 → sent as a number
+      for (const bad of ['1.5', '0']) {
+        await fill(o, tid('template-new-quota'), bad);
+        await waitUntil(`quota "${bad}" refused`, async () =>
+          L.quotaInvalid.test(await o.locator(`${tid('template-new-quota')} .v-messages`).textContent()),
+        );
+        assert(await o.locator(tid('template-submit')).isDisabled(), `CREATE disabled with quota "${bad}"`);
+      }
+      await fill(o, tid('template-new-quota'), '1000');
+      await waitUntil('CREATE enabled', async () => o.locator(tid('template-submit')).isEnabled());
+      const created = await withResponse(o, 'POST', /\/api-key-templates$/, () =>
+        o.locator(tid('template-submit')).click(),
+      );
+      const sent = created.request().postDataJSON();
+      assert(sent.monthly_quota === 1000, `quota sent as a number: ${JSON.stringify(sent)}`);
+      assert((await created.json()).monthly_quota === 1000, 'the server keeps the quota');
       const tile = o.locator('[data-role="template-tile"][data-name="Calculator key"]');
       await tile.waitFor();
+      const quotaText = () => tile.locator(tid('template-quota-text')).textContent().then(plain);
+      await waitUntil('quota on the tile', async () => (await quotaText()) === L.quota1000);
+      if (lang === 'en') {
+        // edit the quota in place: cleared = unlimited (null), then 1000 again
+        const quotaInput = tile.locator(`${tid('template-quota')} input`);
+        await quotaInput.fill('');
+        const cleared = await withResponse(o, 'PATCH', /\/api-key-templates\/\d+$/, () => quotaInput.press('Enter'));
+        assert(cleared.request().postDataJSON().monthly_quota === null, 'an empty quota is sent as null');
+        await waitUntil('unlimited', async () => (await quotaText()) === 'unlimited');
+        await quotaInput.fill('1000');
+        await withResponse(o, 'PATCH', /\/api-key-templates\/\d+$/, () => quotaInput.press('Enter'));
+        await waitUntil('quota back on the tile', async () => (await quotaText()) === L.quota1000);
+      }
       const desc = tile.locator(`${tid('template-description')} textarea:not([aria-hidden="true"])`);
       await desc.fill('Send numbers to the input node, read sums from the output node');
       await withResponse(o, 'PATCH', /\/api-key-templates\/\d+$/, () => desc.blur());
@@ -166,6 +228,9 @@ function lifecycle(lang) {
       await c.waitForURL(new RegExp(`/projects/${projectId}/about$`));
       const keyTile = c.locator('[data-role="key-tile"][data-name="Calculator key"]');
       await keyTile.waitFor();
+      const shownQuota = plain(await keyTile.locator(tid('key-quota')).textContent());
+      assert(shownQuota === L.quota1000, `the requester sees the quota: "${shownQuota}"`);
+      assert((await c.locator(tid('danger-zone')).count()) === 0, 'no danger zone without project_manage');
       await withResponse(c, 'POST', /\/requests$/, () => keyTile.locator(tid('key-request')).click());
       await waitUntil('tile pending', async () => (await keyTile.getAttribute('data-state')) === 'pending');
       assert(L.waiting.test(await keyTile.locator(tid('key-state')).textContent()), 'waiting text');
@@ -196,11 +261,14 @@ function lifecycle(lang) {
         await waitUntil('tile pending once more', async () => (await keyTile.getAttribute('data-state')) === 'pending');
       }
 
-      // ---------- owner: notification → Requests → approve ----------
-      await o.locator(tid('notifications-bell')).click();
-      const notice = o.locator(tid('notification-item')).first();
-      await notice.waitFor();
-      await notice.click();
+      // ---------- owner: notification (body in the UI's language) → Requests → approve ----------
+      const notice = await newestNotification(o);
+      assert(notice.kind === 'key_request.created', `newest notice ${notice.kind}`);
+      assert(notice.title === L.newRequestTitle, `notice title "${notice.title}"`);
+      const expectedBody = L.newRequestBody(clientUser, 'Calculator key', projectName);
+      assert(notice.body === expectedBody, `notice body "${notice.body}", expected "${expectedBody}"`);
+      if (lang === 'ru') await h.screenshot(o, '03b-owner-notification');
+      await notice.item.click();
       await o.waitForURL(new RegExp(`/projects/${projectId}/api-keys#requests$`));
       const row = o.locator(`[data-role="request-row"][data-email="${clientUser.email}"]`);
       await row.waitFor();
@@ -295,6 +363,13 @@ function lifecycle(lang) {
       assert(L.revoked.test(await keyTile.locator(tid('key-state')).textContent()), 'revoked text');
       await keyTile.locator(tid('key-request')).waitFor();
       await h.screenshot(c, '08-client-revoked');
+      const revokedNotice = await newestNotification(c);
+      assert(revokedNotice.kind === 'key.revoked', `client's newest notice ${revokedNotice.kind}`);
+      assert(revokedNotice.title === L.revokedTitle, `revoked title "${revokedNotice.title}"`);
+      const revokedBody = L.revokedBody('Calculator key', projectName);
+      assert(revokedNotice.body === revokedBody, `revoked body "${revokedNotice.body}", expected "${revokedBody}"`);
+      if (lang === 'ru') await h.screenshot(c, '08b-client-notification');
+      await c.keyboard.press('Escape');
       const after = await waitUntil(
         'the revoked key is refused',
         async () => {
@@ -321,6 +396,30 @@ function lifecycle(lang) {
         await withResponse(o, 'DELETE', /\/api-key-templates\/\d+$/, () => o.locator(tid('confirm-ok')).click());
         await tile.waitFor({ state: 'detached' });
         await o.locator(tid('empty-state')).waitFor();
+
+        // ---------- owner: delete the project (Danger zone on About; the name must be typed) ----------
+        await o.locator(tid('nav-about')).click();
+        await o.locator(tid('danger-zone')).waitFor();
+        await o.locator(tid('project-delete')).click();
+        const ok = o.locator(tid('confirm-ok'));
+        assert(await ok.isDisabled(), 'delete disabled before the name is typed');
+        await fill(o, tid('confirm-input'), 'Calculator');
+        assert(await ok.isDisabled(), 'delete disabled with a wrong name');
+        await fill(o, tid('confirm-input'), projectName);
+        await waitUntil('delete enabled with the name', async () => ok.isEnabled());
+        await h.screenshot(o, '09-owner-delete-project');
+        await withResponse(o, 'DELETE', new RegExp(`/projects/${projectId}$`), () => ok.click());
+        await snackbar(o, new RegExp(`Project "${projectName}" deleted`));
+        await o.waitForURL(/\/projects$/);
+        await o.locator(tid('empty-state')).waitFor();
+        assert(
+          (await o.locator(`[data-role="project-card"][data-name="${projectName}"]`).count()) === 0,
+          'the project is gone from the list',
+        );
+        // the client's old link now finds nothing (the browser logs the 404 of the project lookup)
+        h.expectConsoleError(new RegExp(`status of 404 .*/api/projects/${projectId}\\)$`));
+        await c.goto(`/projects/${projectId}/about`);
+        await c.locator(tid('project-missing')).waitFor();
       }
     },
   };

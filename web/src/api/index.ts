@@ -74,11 +74,18 @@ export const members = {
   add: (p: number, email: string, role_ids: number[]) => http.post(`${P(p)}/members`, { email, role_ids }),
 };
 
+export type TemplatePatch = {
+  name?: string;
+  description?: string;
+  role_id?: number;
+  monthly_quota?: number | null;
+};
+
 export const templates = {
   list: async (p: number) => items(await http.get<Template[]>(`${P(p)}/api-key-templates`)).map(normTemplate),
-  create: async (p: number, name: string, role_id: number, description = '') =>
-    normTemplate(await http.post<Template>(`${P(p)}/api-key-templates`, { name, role_id, description })),
-  update: async (p: number, t: number, patch: { name?: string; description?: string; role_id?: number }) =>
+  create: async (p: number, name: string, role_id: number, description = '', monthly_quota: number | null = null) =>
+    normTemplate(await http.post<Template>(`${P(p)}/api-key-templates`, { name, role_id, description, monthly_quota })),
+  update: async (p: number, t: number, patch: TemplatePatch) =>
     normTemplate(await http.patch<Template>(`${P(p)}/api-key-templates/${t}`, patch)),
   remove: (p: number, t: number) => http.del<{ revoked_keys?: number } | undefined>(`${P(p)}/api-key-templates/${t}`),
   addField: (p: number, t: number, field: { name: string; description?: string; value?: string }) =>
@@ -116,6 +123,7 @@ function normOffer(raw: Offer & Record<string, unknown>): Offer {
     description: raw.description ?? tpl.description ?? '',
     price_per_request: raw.price_per_request ?? tpl.price_per_request ?? '0',
     currency: raw.currency ?? tpl.currency ?? '',
+    monthly_quota: raw.monthly_quota ?? tpl.monthly_quota ?? null,
     state: (raw.state ?? raw.status ?? 'available') as Offer['state'],
     request_id: raw.request_id ?? (req.id as number | undefined) ?? null,
     key_id: raw.key_id ?? (key.id as number | undefined) ?? null,

@@ -79,6 +79,8 @@ export interface Template {
   fields: TemplateField[];
   issued_keys?: number;
   active_keys?: number;
+  /** requests each key may make per calendar month; null (or absent) = unlimited */
+  monthly_quota?: number | null;
 }
 
 export type OfferState = 'available' | 'pending' | 'received' | 'rejected' | 'revoked' | 'cancelled';
@@ -91,6 +93,8 @@ export interface Offer {
   price_per_request: string;
   currency: string;
   state: OfferState;
+  /** requests per key per calendar month; null = unlimited */
+  monthly_quota?: number | null;
   request_id?: number | null;
   key_id?: number | null;
   requested_at?: string | null;
@@ -144,8 +148,11 @@ export interface Notification {
   project_id: number | null;
   kind: string;
   title: string;
+  /** English text (kept for e-mail and rows without params) */
   body: string;
   link: string;
+  /** what the text is made of (requester, email, template, project, reason); null on old rows */
+  params?: Record<string, string | number | null> | null;
   created_at: string;
   read_at: string | null;
 }

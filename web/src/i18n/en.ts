@@ -36,6 +36,8 @@ export const en = {
     price: 'A non-negative number with at most 6 decimals, e.g. 0.01',
     fieldName: 'Letters, digits and _ only',
     secretName: 'Letters, digits and _ only',
+    quota: 'A whole number of at least 1, or empty for unlimited',
+    quotaMax: 'At most {max}',
   },
   errors: {
     unknown: 'Something went wrong. Try again.',
@@ -80,6 +82,17 @@ export const en = {
       key_request_rejected: 'Your API key request was rejected',
       key_revoked: 'Your API key was revoked',
     },
+    // bodies written from the notification's params in the UI's language
+    bodies: {
+      key_request_created: '{requester} ({email}) requests the API key "{template}" of project "{project}".',
+      key_request_approved:
+        'Your request for the API key "{template}" of project "{project}" was approved. Copy the key on the About page of the project.',
+      key_request_rejected:
+        'Your request for the API key "{template}" of project "{project}" was rejected. You may request it again.',
+      key_revoked:
+        'Your API key "{template}" of project "{project}" was revoked. It no longer works; you may request a new one.',
+    },
+    reason: 'Reason: {reason}',
   },
   projects: {
     title: 'Projects',
@@ -93,7 +106,17 @@ export const en = {
     empty: 'No projects yet',
     emptyHint: 'Create a project, or ask a project owner to add you.',
   },
-  project: { notFound: 'This project does not exist or you cannot see it.' },
+  project: {
+    notFound: 'This project does not exist or you cannot see it.',
+    dangerZone: 'Danger zone',
+    delete: 'Delete project',
+    deleteHint:
+      'Deletes the project with its graph, roles, members, secrets, data and API key templates, and revokes every key issued from it. This cannot be undone.',
+    deleteTitle: 'Delete project "{name}"?',
+    deleteText: 'Everything in the project is deleted and every key issued from it stops working at once.',
+    deleteTypeName: 'Type the project name to confirm',
+    deleted: 'Project "{name}" deleted',
+  },
   about: {
     title: 'About the project',
     descriptionPlaceholder: 'What the project does and how to use its API',
@@ -119,7 +142,9 @@ export const en = {
     copied: 'The key is copied to the clipboard',
     tokenTitle: 'Your API key',
     tokenHint: 'The clipboard is not available here; copy the key by hand. Keep it secret.',
+    quota: 'Monthly quota per key',
   },
+  quota: { perMonth: '{quota} request / month | {quota} requests / month' },
   graph: {
     title: 'Graph',
     nodes: 'Nodes',
@@ -202,6 +227,10 @@ export const en = {
     rolePrice: 'price {price}',
     pricePerRequest: 'Price per request',
     activeKeys: 'Active keys',
+    quota: 'Monthly quota',
+    monthlyQuota: 'Monthly quota per key (requests)',
+    monthlyQuotaHint: 'empty = unlimited',
+    unlimited: 'unlimited',
     delete: 'Delete template',
     deleteTitle: 'Delete template "{name}"?',
     deleteText:

@@ -39,6 +39,8 @@ export const ru: Messages = {
     price: 'Неотрицательное число, не больше 6 знаков после точки, например 0.01',
     fieldName: 'Только латинские буквы, цифры и _',
     secretName: 'Только латинские буквы, цифры и _',
+    quota: 'Целое число не меньше 1 или пусто (без ограничений)',
+    quotaMax: 'Не больше {max}',
   },
   errors: {
     unknown: 'Что-то пошло не так. Попробуйте ещё раз.',
@@ -83,6 +85,16 @@ export const ru: Messages = {
       key_request_rejected: 'Ваш запрос API-ключа отклонён',
       key_revoked: 'Ваш API-ключ отозван',
     },
+    bodies: {
+      key_request_created: '{requester} ({email}) запрашивает API-ключ «{template}» проекта «{project}».',
+      key_request_approved:
+        'Ваш запрос API-ключа «{template}» проекта «{project}» одобрен. Скопируйте ключ на странице «О проекте».',
+      key_request_rejected:
+        'Ваш запрос API-ключа «{template}» проекта «{project}» отклонён. Можно запросить его снова.',
+      key_revoked:
+        'Ваш API-ключ «{template}» проекта «{project}» отозван. Он больше не работает; можно запросить новый.',
+    },
+    reason: 'Причина: {reason}',
   },
   projects: {
     title: 'Проекты',
@@ -96,7 +108,17 @@ export const ru: Messages = {
     empty: 'Проектов пока нет',
     emptyHint: 'Создайте проект или попросите владельца проекта добавить вас.',
   },
-  project: { notFound: 'Такого проекта нет или он вам недоступен.' },
+  project: {
+    notFound: 'Такого проекта нет или он вам недоступен.',
+    dangerZone: 'Опасная зона',
+    delete: 'Удалить проект',
+    deleteHint:
+      'Удаляет проект вместе с графом, ролями, участниками, секретами, данными и шаблонами API-ключей и отзывает все выданные по нему ключи. Отменить нельзя.',
+    deleteTitle: 'Удалить проект «{name}»?',
+    deleteText: 'Всё содержимое проекта будет удалено, а выданные по нему ключи сразу перестанут работать.',
+    deleteTypeName: 'Введите название проекта для подтверждения',
+    deleted: 'Проект «{name}» удалён',
+  },
   about: {
     title: 'О проекте',
     descriptionPlaceholder: 'Что делает проект и как пользоваться его API',
@@ -123,6 +145,10 @@ export const ru: Messages = {
     copied: 'Ключ скопирован в буфер обмена',
     tokenTitle: 'Ваш API-ключ',
     tokenHint: 'Буфер обмена недоступен; скопируйте ключ вручную. Храните его в тайне.',
+    quota: 'Месячная квота на ключ',
+  },
+  quota: {
+    perMonth: '{quota} запросов в месяц | {quota} запрос в месяц | {quota} запроса в месяц | {quota} запросов в месяц',
   },
   graph: {
     title: 'Граф',
@@ -207,6 +233,10 @@ export const ru: Messages = {
     rolePrice: 'цена {price}',
     pricePerRequest: 'Цена запроса',
     activeKeys: 'Действующих ключей',
+    quota: 'Квота в месяц',
+    monthlyQuota: 'Месячная квота на ключ (запросов)',
+    monthlyQuotaHint: 'пусто = без ограничений',
+    unlimited: 'без ограничений',
     delete: 'Удалить шаблон',
     deleteTitle: 'Удалить шаблон «{name}»?',
     deleteText:
