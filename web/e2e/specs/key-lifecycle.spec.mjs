@@ -24,6 +24,7 @@ const TEXT = {
     waiting: /Waiting for approval since/,
     received: /Received/,
     revoked: /Revoked/,
+    ownerReason: /Reason: revoked by the project owner/,
     copied: /copied/,
     approved: /Key issued/,
     imported: /4 secrets created/,
@@ -44,6 +45,7 @@ const TEXT = {
     waiting: /Ожидает одобрения с/,
     received: /Получен/,
     revoked: /Отозван/,
+    ownerReason: /Причина: отозван владельцем проекта/,
     copied: /скопирован/,
     approved: /Ключ выдан/,
     imported: /Создано 4 секрета/,
@@ -361,6 +363,9 @@ function lifecycle(lang) {
       await c.goto(`/projects/${projectId}/about`);
       await waitUntil('tile revoked', async () => (await keyTile.getAttribute('data-state')) === 'revoked');
       assert(L.revoked.test(await keyTile.locator(tid('key-state')).textContent()), 'revoked text');
+      // no reason typed: the server's default reason, shown in the UI's language
+      const reasonText = await keyTile.locator(tid('key-reason')).textContent();
+      assert(L.ownerReason.test(reasonText), `localized revocation reason, got "${reasonText}"`);
       await keyTile.locator(tid('key-request')).waitFor();
       await h.screenshot(c, '08-client-revoked');
       const revokedNotice = await newestNotification(c);

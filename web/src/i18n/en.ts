@@ -138,6 +138,13 @@ export const en = {
     rejectedAt: 'Rejected {date}',
     revokedAt: 'Revoked {date}',
     reason: 'Reason: {reason}',
+    // reasons the server writes itself (stored in English); an owner's own words are shown as typed
+    systemReasons: {
+      owner: 'revoked by the project owner',
+      template: 'the key template was deleted',
+      role: 'the role of the key was deleted',
+      expired: 'the key expired',
+    },
     copy: 'Copy key',
     copied: 'The key is copied to the clipboard',
     tokenTitle: 'Your API key',

@@ -141,6 +141,12 @@ export const ru: Messages = {
     rejectedAt: 'Отклонён {date}',
     revokedAt: 'Отозван {date}',
     reason: 'Причина: {reason}',
+    systemReasons: {
+      owner: 'отозван владельцем проекта',
+      template: 'шаблон ключа удалён',
+      role: 'роль ключа удалена',
+      expired: 'срок действия ключа истёк',
+    },
     copy: 'Скопировать ключ',
     copied: 'Ключ скопирован в буфер обмена',
     tokenTitle: 'Ваш API-ключ',
