@@ -3,7 +3,6 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -176,51 +175,4 @@ export async function dbTotals(db: Db): Promise<Map<number, { n: number; cost: b
     db.kysely,
   );
   return new Map(r.rows.map((x) => [Number(x.key_id), { n: Number(x.n), cost: BigInt(String(x.c)) }]));
-}
-
-/**
- * A TCP proxy in front of PostgreSQL that can go down (refuse and cut every connection) and come
- * back: a database outage for one app only, without touching the shared server.
- */
-export class PgProxy {
-  private server: net.Server | null = null;
-  private readonly sockets = new Set<net.Socket>();
-  port = 0;
-  constructor(private readonly target: { host: string; port: number }) {}
-
-  async up(): Promise<void> {
-    const server = net.createServer((client) => {
-      const upstream = net.connect(this.target.port, this.target.host);
-      this.sockets.add(client);
-      this.sockets.add(upstream);
-      const drop = () => {
-        client.destroy();
-        upstream.destroy();
-        this.sockets.delete(client);
-        this.sockets.delete(upstream);
-      };
-      client.on('error', drop).on('close', drop);
-      upstream.on('error', drop).on('close', drop);
-      client.pipe(upstream).pipe(client);
-    });
-    await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', resolve));
-    this.port = (server.address() as net.AddressInfo).port;
-    this.server = server;
-  }
-
-  /** Refuses new connections and cuts the open ones (what a stopped database looks like). */
-  async down(): Promise<void> {
-    const s = this.server;
-    this.server = null;
-    for (const sock of this.sockets) sock.destroy();
-    this.sockets.clear();
-    if (s) await new Promise<void>((resolve) => s.close(() => resolve()));
-  }
-
-  url(base: string): string {
-    const u = new URL(base);
-    u.hostname = '127.0.0.1';
-    u.port = String(this.port);
-    return u.toString();
-  }
 }

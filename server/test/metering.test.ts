@@ -13,9 +13,9 @@ import {
   load,
   type MeteringApp,
   makeEnv,
-  PgProxy,
   startApp,
 } from './metering-helpers.js';
+import { TcpProxy } from './tcp-proxy.js';
 
 const PRICES = ['0.05', '1.234567', '0.000001', '0'];
 const WIDE = 'from=2020-01-01&to=2040-01-01';
@@ -166,11 +166,10 @@ describe('graceful restart under load', () => {
 describe('database outage under load', () => {
   it('buffers while the database is unreachable and writes exact totals after recovery', async () => {
     const env = await makeEnv();
-    let proxy: PgProxy | null = null;
+    let proxy: TcpProxy | null = null;
     if (PG_URL) {
       const u = new URL(PG_URL);
-      proxy = new PgProxy({ host: u.hostname, port: Number(u.port || 5432) });
-      await proxy.up();
+      proxy = await TcpProxy.create({ host: u.hostname, port: Number(u.port || 5432) });
       env.databaseUrl = proxy.url(PG_URL);
     }
     const m = await startApp(env);
@@ -178,7 +177,7 @@ describe('database outage under load', () => {
     const run = load({ port: () => m.port, keys: ctx.keys, concurrency: 16, total: 1500 });
     while (run.successes < 300) await new Promise((r) => setTimeout(r, 10));
     // outage: PostgreSQL connections cut and refused (proxy down); SQLite: every write fails
-    if (proxy) await proxy.down();
+    if (proxy) await proxy.close();
     else
       m.app.usage.fault = () => {
         throw new Error('SQLITE_BUSY: database is locked');
@@ -187,7 +186,7 @@ describe('database outage under load', () => {
     while (run.successes < 900 || m.app.usage.stats.flushFailures < failuresBefore + 2)
       await new Promise((r) => setTimeout(r, 20));
     expect(m.app.usage.bufferedRequests).toBeGreaterThan(0);
-    if (proxy) await proxy.up();
+    if (proxy) await proxy.open();
     else m.app.usage.fault = null;
     await run.done;
     // recovered by itself (retry with backoff), then everything is written
@@ -199,7 +198,7 @@ describe('database outage under load', () => {
     for (const k of ctx.keys) expect(totals.get(k.keyId)?.n ?? 0, `key ${k.keyId}`).toBe(run.ok.get(k.keyId));
     expectExact((await stats(ctx.owner, ctx.projectId)).byId, ctx.keys, run.ok);
     await m.close();
-    await proxy?.down();
+    await proxy?.close();
     await dropEnv(env);
   });
 });

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, makeTestApp, signUp, snapshot, type TestApp } from './helpers.js';
 import { issueKey } from './keys-helpers.js';
+import { Tally } from './security-helpers.js';
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'keyport-jfull-'));
 const journalDir = path.join(dataDir, 'usage-journal');
@@ -42,11 +43,13 @@ function fill(file: string): void {
 
 describe.skipIf(!mounted)('usage journal on a full disk', () => {
   let t: TestApp;
+  const tally = new Tally('journal disk full');
 
   beforeAll(async () => {
     t = await makeTestApp({ dataDir });
   });
   afterAll(async () => {
+    tally.report();
     await t?.close();
     try {
       execFileSync('umount', [journalDir]);
@@ -78,11 +81,10 @@ describe.skipIf(!mounted)('usage journal on a full disk', () => {
 
     const before = await snapshot(t.app);
     const refused = await key.get('/api/auth/whoami');
-    expect(refused.statusCode).toBe(503);
-    expect(refused.json().error.code).toBe('UNAVAILABLE');
+    tally.rejects('key request while the journal is full', refused, 503, 'UNAVAILABLE');
     expect(refused.headers['retry-after']).toBe('5');
     const write = await key.post(`/api/projects/${projectId}/data_layers`, { name: 'x' });
-    expect(write.statusCode).toBe(503); // refused before the route: nothing written
+    tally.rejects('key write while the journal is full', write, 503, 'UNAVAILABLE'); // before the route
     expect(await snapshot(t.app)).toEqual(before);
     // people (session cookies) are not metered and keep working
     expect((await owner.get(`/api/projects/${projectId}`)).statusCode).toBe(200);
