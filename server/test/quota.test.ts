@@ -24,6 +24,8 @@ import { Tally } from './security-helpers.js';
 
 const WIDE = 'from=2020-01-01&to=2040-01-01';
 
+type Offer = { template_id: number; state: string; monthly_quota: number | null; used_this_month: number | null };
+
 describe('monthly quota per template', () => {
   const tally = new Tally('quota');
   const clock = new MutableClock(Date.UTC(2026, 10, 30, 23, 0, 0)); // one hour before December
@@ -114,6 +116,10 @@ describe('monthly quota per template', () => {
     tally.rejects('write over the monthly quota', write, 429, 'QUOTA_EXCEEDED');
     expect(await snapshot(t.app)).toEqual(before);
     expect((await requests(projectId)).get(k.keyId)).toBe(3);
+    const tile = ((await holder.get(`/api/projects/${projectId}/api-key-offers`)).json() as Offer[]).find(
+      (o) => o.template_id === k.templateId,
+    );
+    expect([tile?.state, tile?.monthly_quota, tile?.used_this_month]).toEqual(['received', 3, 3]);
   });
 
   it('lets exactly N of many concurrent requests through', async () => {

@@ -25,6 +25,7 @@ const TEXT = {
     received: /Received/,
     revoked: /Revoked/,
     ownerReason: /Reason: revoked by the project owner/,
+    quotaUsed: /3 of 1,000 used this month/,
     copied: /copied/,
     approved: /Key issued/,
     imported: /4 secrets created/,
@@ -46,6 +47,7 @@ const TEXT = {
     received: /Получен/,
     revoked: /Отозван/,
     ownerReason: /Причина: отозван владельцем проекта/,
+    quotaUsed: /использовано 3 из 1\s000 в этом месяце/,
     copied: /скопирован/,
     approved: /Ключ выдан/,
     imported: /Создано 4 секрета/,
@@ -341,6 +343,13 @@ function lifecycle(lang) {
       });
       const cost = (await issued.locator(tid('issued-cost')).textContent()).trim();
       assert(cost.includes(L.cost), `cost ${cost} shows ${L.cost}`);
+
+      // ---------- client: the key tile shows how much of the monthly quota is used ----------
+      await c.goto(`/projects/${projectId}/about`);
+      const usedLine = keyTile.locator(tid('key-quota-used'));
+      await waitUntil('quota use on the tile', async () => (await usedLine.getAttribute('data-used')) === '3');
+      const usedText = await usedLine.textContent();
+      assert(L.quotaUsed.test(usedText), `quota use text, got "${usedText}"`);
       await waitUntil(
         'chart counts the requests',
         async () => Number(await o.locator(tid('usage-chart')).getAttribute('data-total')) >= 3,

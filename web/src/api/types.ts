@@ -95,6 +95,8 @@ export interface Offer {
   state: OfferState;
   /** requests per key per calendar month; null = unlimited */
   monthly_quota?: number | null;
+  /** billed requests of the held key this UTC month (received keys with a quota only) */
+  used_this_month?: number | null;
   request_id?: number | null;
   key_id?: number | null;
   requested_at?: string | null;

@@ -150,6 +150,7 @@ export const en = {
     tokenTitle: 'Your API key',
     tokenHint: 'The clipboard is not available here; copy the key by hand. Keep it secret.',
     quota: 'Monthly quota per key',
+    quotaUsed: '{used} of {quota} used this month',
   },
   quota: { perMonth: '{quota} request / month | {quota} requests / month' },
   graph: {

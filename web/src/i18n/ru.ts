@@ -152,6 +152,7 @@ export const ru: Messages = {
     tokenTitle: 'Ваш API-ключ',
     tokenHint: 'Буфер обмена недоступен; скопируйте ключ вручную. Храните его в тайне.',
     quota: 'Месячная квота на ключ',
+    quotaUsed: 'использовано {used} из {quota} в этом месяце',
   },
   quota: {
     perMonth: '{quota} запросов в месяц | {quota} запрос в месяц | {quota} запроса в месяц | {quota} запросов в месяц',

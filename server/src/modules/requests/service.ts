@@ -9,6 +9,8 @@ import { formatMoney } from '../../lib/money.js';
 import { audit } from '../audit/service.js';
 import { managersOf, notify } from '../notifications/service.js';
 import { fieldsOf } from '../templates/service.js';
+import { usageDb } from '../usage/db.js';
+import { monthOf } from '../usage/flush.js';
 
 type UserActor = { kind: 'user'; userId: number; sessionId: number };
 
@@ -45,6 +47,11 @@ export async function listOffers(ctx: Ctx, projectId: number, userId: number) {
     fieldsOf(ctx.k, ids),
   ]);
   const now = ctx.clock.now();
+  const used = await usedThisMonth(
+    ctx,
+    keys.filter((k) => k.revoked_at === null && k.monthly_quota !== null).map((k) => k.id),
+    now,
+  );
   return templates.map((t) => {
     const req = requests.find((r) => r.template_id === t.id);
     const key = keys.find((k) => k.template_id === t.id);
@@ -86,8 +93,21 @@ export async function listOffers(ctx: Ctx, projectId: number, userId: number) {
       reason,
       request_id: state === 'pending' ? (req?.id ?? null) : null,
       key_id: state === 'received' ? (live?.id ?? null) : null,
+      // billed requests of the held key this UTC month (as flushed, ≤ 1 s behind), when it has a quota
+      used_this_month: state === 'received' && live?.monthly_quota != null ? (used.get(live.id) ?? 0) : null,
     };
   });
+}
+
+async function usedThisMonth(ctx: Ctx, keyIds: number[], now: number): Promise<Map<number, number>> {
+  if (!keyIds.length) return new Map();
+  const rows = await usageDb(ctx.k)
+    .selectFrom('usage_key_months')
+    .select(['key_id', 'requests'])
+    .where('month', '=', monthOf(now))
+    .where('key_id', 'in', keyIds)
+    .execute();
+  return new Map(rows.map((r) => [r.key_id, Number(r.requests)]));
 }
 
 const toRequest = (r: {
