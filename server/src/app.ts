@@ -24,6 +24,7 @@ import { EventBus } from './lib/events.js';
 import { registerInputGuards } from './lib/input-guards.js';
 import type { MasterKey } from './lib/master-key.js';
 import { PgEventTransport } from './lib/pg-events.js';
+import { sharedRateLimitStore } from './lib/shared-rate-limit.js';
 import { validatorCompiler } from './lib/validation.js';
 import { registerModules } from './modules/index.js';
 import { KeyDirectory } from './modules/keys/authenticator.js';
@@ -156,6 +157,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(authPlugin);
   await app.register(rateLimit, {
     global: false,
+    // PostgreSQL means possibly several instances: keep the throttle counters in the database
+    ...(db.dialect === 'postgres' ? { store: sharedRateLimitStore(ctx) } : {}),
     errorResponseBuilder: (_req, context) =>
       new AppError('RATE_LIMITED', `Too many requests; retry in ${Math.ceil(context.ttl / 1000)} s`),
   });

@@ -6,6 +6,7 @@ import { usageRollups } from './migrations/004_usage_rollups.js';
 import { keyDirectory } from './migrations/005_key_directory.js';
 import { templateQuota } from './migrations/006_template_quota.js';
 import { notificationParams } from './migrations/007_notification_params.js';
+import { rateLimits } from './migrations/008_rate_limits.js';
 
 /** Migrations are factories of the dialect so one file can pick `serial` vs `autoincrement`, `bytea` vs `blob`. */
 export type MigrationFactory = (dialect: DialectName) => Migration;
@@ -17,6 +18,7 @@ const MIGRATIONS: Record<string, MigrationFactory> = {
   '005_key_directory': keyDirectory,
   '006_template_quota': templateQuota,
   '007_notification_params': notificationParams,
+  '008_rate_limits': rateLimits,
 };
 
 class StaticProvider implements MigrationProvider {
