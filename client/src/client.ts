@@ -144,6 +144,28 @@ function notConnected(e: unknown): boolean {
   return typeof cause?.code === 'string' && NOT_CONNECTED.has(cause.code);
 }
 
+/** Longest wait a Retry-After may impose on one retry. */
+const MAX_RETRY_AFTER_MS = 30_000;
+
+/**
+ * A Retry-After header (delta-seconds or an HTTP date, RFC 9110 §10.2.3) as milliseconds, capped
+ * at 30 s; null when absent or unusable. Keyport sends it with 503 (database or metering briefly
+ * unavailable) and 429.
+ */
+export function retryAfterMs(value: string | null | undefined, now = Date.now()): number | null {
+  if (!value) return null;
+  const v = value.trim();
+  let ms: number;
+  if (/^\d+$/.test(v)) ms = Number(v) * 1000;
+  else {
+    // an HTTP date ends in GMT; Date.parse alone would take "-1" or "1.5" for a date
+    const at = /GMT$/.test(v) ? Date.parse(v) : Number.NaN;
+    if (Number.isNaN(at)) return null;
+    ms = at - now;
+  }
+  return Math.min(MAX_RETRY_AFTER_MS, Math.max(0, ms));
+}
+
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason ?? new Error('aborted'));
@@ -316,7 +338,8 @@ export class KeyportClient {
         throw error;
       }
       await res?.arrayBuffer().catch(() => undefined);
-      await sleep(300 * 2 ** attempt, signal);
+      // the server's Retry-After, when longer than our own backoff
+      await sleep(Math.max(300 * 2 ** attempt, retryAfterMs(res?.headers.get('retry-after')) ?? 0), signal);
     }
   }
 

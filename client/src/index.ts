@@ -13,6 +13,7 @@ export {
   type NewPackage,
   type PackageInfo,
   type RemoteFile,
+  retryAfterMs,
   type SearchFilter,
   type SearchResult,
   ServerProxy,

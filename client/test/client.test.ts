@@ -9,6 +9,7 @@ import { issueKey, makeProjectVisible } from '../../server/test/keys-helpers.js'
 import {
   KeyportClient,
   KeyportError,
+  retryAfterMs,
   runWorker,
   ServerProxy,
   sha256hex,
@@ -225,6 +226,18 @@ describe('TypeScript client + worker, end to end', () => {
       output: P.output,
     });
     await expect(revoked.getLastDataLayer()).rejects.toMatchObject({ status: 401 });
+  });
+});
+
+describe('retryAfterMs', () => {
+  it('reads delta-seconds and HTTP dates, caps at 30 s, ignores junk', () => {
+    const now = Date.UTC(2026, 10, 27, 12, 0, 0);
+    expect(retryAfterMs('5', now)).toBe(5000);
+    expect(retryAfterMs(' 1 ', now)).toBe(1000);
+    expect(retryAfterMs('3600', now)).toBe(30_000);
+    expect(retryAfterMs(new Date(now + 7000).toUTCString(), now)).toBe(7000);
+    expect(retryAfterMs(new Date(now - 7000).toUTCString(), now)).toBe(0);
+    for (const junk of [null, undefined, '', 'soon', '-1', '1.5']) expect(retryAfterMs(junk, now)).toBeNull();
   });
 });
 
