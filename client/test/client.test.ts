@@ -227,6 +227,25 @@ describe('TypeScript client + worker, end to end', () => {
     });
     await expect(revoked.getLastDataLayer()).rejects.toMatchObject({ status: 401 });
   });
+
+  it('a key over its monthly quota gets a KeyportError QUOTA_EXCEEDED, not retried', async () => {
+    const limited = await issueKey(t, owner, other, {
+      projectId: P.projectId,
+      permissions: { project: ['project_view'] },
+      monthlyQuota: 1,
+    });
+    const client = new ServerProxy({
+      server,
+      token: limited.token,
+      project: P.projectId,
+      input: P.input,
+      output: P.output,
+    });
+    await client.getLastDataLayer();
+    const err = await client.getLastDataLayer().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(KeyportError);
+    expect(err).toMatchObject({ status: 429, code: 'QUOTA_EXCEEDED' });
+  });
 });
 
 describe('retryAfterMs', () => {
