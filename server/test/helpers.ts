@@ -2,6 +2,7 @@
 // schema when TEST_DATABASE_URL is set), migrated, and the real app on top via app.inject.
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -112,6 +113,33 @@ export async function makeTestApp(
   };
 }
 
+/** A port nothing listens on right now (the OS picked it; it stays free unless someone races us). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Polls `fn` every 50 ms until it returns a value (not undefined); fails after `ms`. */
+export async function waitFor<T>(
+  fn: () => Promise<T | undefined> | T | undefined,
+  what: string,
+  ms = 15_000,
+): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 type Body = object | undefined;
 
 /** A signed-in person: sends the session cookie and CSRF token like the web UI does. */
@@ -198,13 +226,18 @@ const SNAPSHOT_TABLES = [
   'package_files',
   'objects',
   'secrets',
+  'project_keys',
   'audit_log',
 ] as const;
 
-/** Row counts of every table, in one round trip: "nothing changed" checks compare two snapshots. */
-export async function snapshot(app: FastifyInstance): Promise<Record<string, number>> {
-  const cols = sql.join(SNAPSHOT_TABLES.map((t) => sql`(SELECT COUNT(*) FROM ${sql.table(t)}) AS ${sql.ref(t)}`));
+/**
+ * Row counts of every table, in one round trip: "nothing changed" checks compare two snapshots.
+ * `without` leaves one table out (a test that drops it cannot count it).
+ */
+export async function snapshot(app: FastifyInstance, opts: { without?: string } = {}): Promise<Record<string, number>> {
+  const tables = SNAPSHOT_TABLES.filter((t) => t !== opts.without);
+  const cols = sql.join(tables.map((t) => sql`(SELECT COUNT(*) FROM ${sql.table(t)}) AS ${sql.ref(t)}`));
   const r = await sql<Record<string, number | string>>`SELECT ${cols}`.execute(app.ctx.k);
   const row = r.rows[0] ?? {};
-  return Object.fromEntries(SNAPSHOT_TABLES.map((t) => [t, Number(row[t])]));
+  return Object.fromEntries(tables.map((t) => [t, Number(row[t])]));
 }
