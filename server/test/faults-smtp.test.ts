@@ -2,16 +2,11 @@
 // still succeeds and the owner's in-app notification exists at once; the mail waits in the outbox,
 // its failed attempt recorded, and is delivered (once) by the outbox's retry when a real SMTP server
 // comes up on that port.
-import { SMTPServer } from 'smtp-server';
+import type { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeProject, makeTestApp, signUp, type TestApp } from './helpers.js';
+import { freePort, makeProject, makeTestApp, signUp, type TestApp, waitFor } from './helpers.js';
 import { makeProjectVisible } from './keys-helpers.js';
-import { freePort } from './tcp-proxy.js';
-
-interface Mail {
-  to: string[];
-  data: string;
-}
+import { type Mail, startSmtp, stopSmtp } from './mail-helpers.js';
 
 let t: TestApp;
 let smtpPort: number;
@@ -25,34 +20,8 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await t?.close();
-  if (smtp) await new Promise<void>((r) => smtp?.close(() => r()));
+  await stopSmtp(smtp);
 });
-
-async function waitFor<T>(fn: () => Promise<T | undefined> | T | undefined, what: string, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-function startSmtp(port: number): Promise<SMTPServer> {
-  const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    onData(stream, session, cb) {
-      let data = '';
-      stream.on('data', (c) => (data += c));
-      stream.on('end', () => {
-        mails.push({ to: session.envelope.rcptTo.map((r) => r.address), data });
-        cb();
-      });
-    },
-  });
-  return new Promise((resolve) => server.listen(port, '127.0.0.1', () => resolve(server)));
-}
 
 describe('SMTP server down', () => {
   it('a key request succeeds and notifies in-app; the mail is retried and delivered once SMTP is up', async () => {
@@ -86,7 +55,7 @@ describe('SMTP server down', () => {
     expect(mine.items[0]).toMatchObject({ status: 'pending' });
     expect(mails).toEqual([]);
 
-    smtp = await startSmtp(smtpPort); // SMTP is back
+    smtp = await startSmtp(smtpPort, (m) => void mails.push(m)); // SMTP is back
     const mail = await waitFor(() => mails.find((m) => m.to.includes(owner.user.email)), 'the retried mail');
     expect(mail.data).toContain('Mailed offer');
     const sent = await waitFor(async () => {

@@ -1,60 +1,33 @@
-import { createServer, type Server } from 'node:net';
 import { createLocalJWKSet, jwtVerify } from 'jose';
-import { SMTPServer } from 'smtp-server';
+import type { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bearer, makeProject, makeTestApp, signUp, snapshot, type TestApp, type UserSession } from './helpers.js';
+import {
+  bearer,
+  freePort,
+  makeProject,
+  makeTestApp,
+  signUp,
+  snapshot,
+  type TestApp,
+  type UserSession,
+  waitFor,
+} from './helpers.js';
 import { issueKey, makeProjectVisible } from './keys-helpers.js';
-
-interface Mail {
-  to: string[];
-  data: string;
-}
+import { type Mail, startSmtp, stopSmtp } from './mail-helpers.js';
 
 let t: TestApp;
 let smtp: SMTPServer;
 const mails: Mail[] = [];
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s: Server = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 beforeAll(async () => {
   const port = await freePort();
-  smtp = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    onData(stream, session, cb) {
-      let data = '';
-      stream.on('data', (c) => (data += c));
-      stream.on('end', () => {
-        mails.push({ to: session.envelope.rcptTo.map((r) => r.address), data });
-        cb();
-      });
-    },
-  });
-  await new Promise<void>((r) => smtp.listen(port, '127.0.0.1', r));
+  smtp = await startSmtp(port, (m) => void mails.push(m));
   t = await makeTestApp({ env: { SMTP_URL: `smtp://127.0.0.1:${port}` } });
 });
 afterAll(async () => {
   await t.close();
-  await new Promise<void>((r) => smtp.close(() => r()));
+  await stopSmtp(smtp);
 });
-
-async function waitFor<T>(fn: () => T | undefined, what: string, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('API key lifecycle (F1–F6)', () => {
   let owner: UserSession;
@@ -128,7 +101,7 @@ describe('API key lifecycle (F1–F6)', () => {
     // the owner is notified in-app and by a real SMTP delivery
     const notes = (await owner.get('/api/me/notifications')).json();
     expect(notes.items[0]).toMatchObject({ kind: 'key_request.created', link: `/projects/${p}/api-keys#requests` });
-    const ownerMail = await waitFor(() => mails.find((m) => m.to.includes(owner.user.email)), 'owner mail');
+    const ownerMail = await waitFor(() => mails.find((m) => m.to.includes(owner.user.email)), 'owner mail', 10_000);
     expect(ownerMail.data).toContain('Calculator');
 
     // a member without project_manage cannot approve; the owner can
@@ -147,6 +120,7 @@ describe('API key lifecycle (F1–F6)', () => {
     await waitFor(
       () => mails.find((m) => m.to.includes(client.user.email) && m.data.includes('approved')),
       'client mail',
+      10_000,
     );
 
     // offer: received; personal data layer exists
@@ -214,10 +188,15 @@ describe('API key lifecycle (F1–F6)', () => {
     const revoked = (await client.get(`/api/projects/${p}/api-key-offers`))
       .json()
       .find((o: { template_id: number }) => o.template_id === templateId);
-    expect(revoked.state).toBe('revoked');
+    expect(revoked).toMatchObject({
+      state: 'revoked',
+      reason: 'revoked by the project owner',
+      reason_code: 'owner',
+    });
     await waitFor(
       () => mails.find((m) => m.to.includes(client.user.email) && m.data.includes('revoked')),
       'revocation mail',
+      10_000,
     );
 
     const auditLog = (await owner.get(`/api/projects/${p}/audit?page_size=100`)).json();
@@ -248,7 +227,7 @@ describe('API key lifecycle (F1–F6)', () => {
     const offer = (await client.get(`/api/projects/${p}/api-key-offers`))
       .json()
       .find((o: { template_id: number }) => o.template_id === tpl.id);
-    expect(offer).toMatchObject({ state: 'rejected', reason: 'not now' });
+    expect(offer).toMatchObject({ state: 'rejected', reason: 'not now', reason_code: null });
     const notes = (await client.get('/api/me/notifications')).json();
     expect(notes.items[0].kind).toBe('key_request.rejected');
     const r2 = (await client.post(`/api/projects/${p}/api-key-templates/${tpl.id}/requests`)).json();

@@ -4,28 +4,17 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
-import { createServer, type Server } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { workersProblem } from '../src/cluster.js';
 import { loadConfig } from '../src/config.js';
-import { createPgSchema, dropPgSchema, PG_URL } from './helpers.js';
+import { createPgSchema, dropPgSchema, freePort, PG_URL } from './helpers.js';
 import { sleep } from './scaleout-helpers.js';
 
 const serverDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const tsxCli = path.join(path.dirname(createRequire(import.meta.url).resolve('tsx/package.json')), 'dist/cli.mjs');
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s: Server = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 describe('KEYPORT_WORKERS configuration', () => {
   it('refuses several workers on the embedded SQLite database, with a message saying why', () => {

@@ -1,20 +1,10 @@
 // Background jobs with several instances on one PostgreSQL (issue 8): the outbox sender of every
 // instance competes for the same due mail; each message must go out exactly once.
-import { createServer, type Server } from 'node:net';
-import { SMTPServer } from 'smtp-server';
+import type { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PG_URL } from './helpers.js';
+import { freePort, PG_URL } from './helpers.js';
+import { startSmtp, stopSmtp } from './mail-helpers.js';
 import { type Cluster, sleep, startCluster, waitUntil } from './scaleout-helpers.js';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s: Server = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 describe.skipIf(!PG_URL)('scale-out: background jobs on one PostgreSQL', () => {
   let cluster: Cluster;
@@ -25,22 +15,13 @@ describe.skipIf(!PG_URL)('scale-out: background jobs on one PostgreSQL', () => {
     const ports: number[] = [];
     for (let i = 0; i < 2; i++) {
       const received: string[] = [];
-      const smtp = new SMTPServer({
-        authOptional: true,
-        disabledCommands: ['STARTTLS'],
-        onData(stream, _session, cb) {
-          let data = '';
-          stream.on('data', (c) => (data += c));
-          stream.on('end', () => {
-            const m = /Subject: (mail-\d+)/.exec(data);
-            received.push(m ? (m[1] as string) : 'unknown');
-            // a slow relay keeps both senders' passes overlapping
-            setTimeout(() => cb(), 15);
-          });
-        },
-      });
       const port = await freePort();
-      await new Promise<void>((r) => smtp.listen(port, '127.0.0.1', r));
+      const smtp = await startSmtp(port, async ({ data }) => {
+        const m = /Subject: (mail-\d+)/.exec(data);
+        received.push(m ? (m[1] as string) : 'unknown');
+        // a slow relay keeps both senders' passes overlapping
+        await sleep(15);
+      });
       relays.push({ smtp, received });
       ports.push(port);
     }
@@ -49,7 +30,7 @@ describe.skipIf(!PG_URL)('scale-out: background jobs on one PostgreSQL', () => {
 
   afterAll(async () => {
     await cluster?.close();
-    for (const r of relays) await new Promise<void>((done) => r.smtp.close(() => done()));
+    for (const r of relays) await stopSmtp(r.smtp);
   });
 
   it('two instances share the outbox: every mail is sent exactly once', async () => {

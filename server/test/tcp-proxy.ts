@@ -6,6 +6,7 @@
 // - cutWhen(text): cut the connection that is about to send `text` upstream, before it arrives
 //   (a connection lost in the middle of a transaction). PostgreSQL sends query text in clear.
 import net from 'node:net';
+import { freePort } from './helpers.js';
 
 export class TcpProxy {
   private server: net.Server | null = null;
@@ -95,16 +96,4 @@ export class TcpProxy {
     });
     upstream.pipe(client);
   }
-}
-
-/** A port nothing listens on right now (the OS picked it; it stays free unless someone races us). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
