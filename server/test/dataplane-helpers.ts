@@ -1,6 +1,7 @@
 // Helpers shared by the data-plane tests (signed-in users; key holders come from keys-helpers.ts).
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { ensurePersonalLayer } from '../src/modules/requests/service.js';
 import type { UserSession } from './helpers.js';
 
 export const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
@@ -24,20 +25,9 @@ export async function grant(
   return roleId;
 }
 
-/** A personal layer as the key-approval flow creates it (one per project + user). */
-export async function personalLayer(app: FastifyInstance, projectId: number, userId: number): Promise<number> {
-  const row = await app.ctx.k
-    .insertInto('data_layers')
-    .values({
-      project_id: projectId,
-      name: `personal-${userId}`,
-      kind: 'personal',
-      user_id: userId,
-      created_at: Date.now(),
-    })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  return row.id;
+/** A personal layer, made by the same code the key-approval flow uses (one per project + user). */
+export function personalLayer(app: FastifyInstance, projectId: number, userId: number): Promise<number> {
+  return ensurePersonalLayer(app.ctx.k, app.ctx, projectId, userId);
 }
 
 /** path + query of an absolute URL, for app.inject */
