@@ -104,6 +104,8 @@ export interface Offer {
   decided_at?: string | null;
   revoked_at?: string | null;
   reason?: string | null;
+  /** set when the server wrote the revocation reason itself: the UI words it in its language */
+  reason_code?: 'owner' | 'template' | 'role' | 'expired' | null;
 }
 
 export interface KeyRequest {

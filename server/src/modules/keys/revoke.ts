@@ -2,6 +2,24 @@
 // transaction; the caller publishes the returned key ids after commit.
 import type { Ctx, Q } from '../../context.js';
 
+/** Reasons the server writes itself (stored as text in English); anything else is the owner's words. */
+export const SYSTEM_REVOCATION_REASONS = {
+  owner: 'revoked by the project owner',
+  template: 'template deleted',
+  role: 'role deleted',
+  expired: 'expired',
+} as const;
+
+export type RevocationReasonCode = keyof typeof SYSTEM_REVOCATION_REASONS;
+
+/** The code of a reason the server wrote (for UIs to word in their language); null for an owner's text. */
+export function revocationReasonCode(reason: string | null): RevocationReasonCode | null {
+  for (const [code, text] of Object.entries(SYSTEM_REVOCATION_REASONS)) {
+    if (text === reason) return code as RevocationReasonCode;
+  }
+  return null;
+}
+
 export async function revokeKeysWhere(
   q: Q,
   ctx: Ctx,

@@ -9,7 +9,7 @@ import { formatMoney } from '../../lib/money.js';
 import { audit } from '../audit/service.js';
 import { notify } from '../notifications/service.js';
 import { fieldsOf } from '../templates/service.js';
-import { revokeKeysWhere } from './revoke.js';
+import { revokeKeysWhere, SYSTEM_REVOCATION_REASONS } from './revoke.js';
 import { signKey } from './tokens.js';
 
 export async function revokeKey(ctx: Ctx, access: Access, keyId: number, reason: string | undefined) {
@@ -23,7 +23,7 @@ export async function revokeKey(ctx: Ctx, access: Access, keyId: number, reason:
     if (!key) throw notFound('API key');
     if (key.revoked_at !== null) return { id: keyId, revoked_at: toIso(key.revoked_at), already: true };
     const given = reason?.trim() || null;
-    const why = given ?? 'revoked by the project owner';
+    const why = given ?? SYSTEM_REVOCATION_REASONS.owner;
     await revokeKeysWhere(trx, ctx, access.projectId, { keyId }, why);
     const project = await trx
       .selectFrom('projects')

@@ -7,10 +7,11 @@ import { DAY_MS, toIso } from '../../lib/clock.js';
 import { randomToken } from '../../lib/crypto.js';
 import { formatMoney } from '../../lib/money.js';
 import { audit } from '../audit/service.js';
+import { revocationReasonCode, SYSTEM_REVOCATION_REASONS } from '../keys/revoke.js';
 import { managersOf, notify } from '../notifications/service.js';
 import { fieldsOf } from '../templates/service.js';
-import { usageDb } from '../usage/db.js';
 import { monthOf } from '../usage/flush.js';
+import { monthCounts } from '../usage/quota.js';
 
 type UserActor = { kind: 'user'; userId: number; sessionId: number };
 
@@ -47,10 +48,10 @@ export async function listOffers(ctx: Ctx, projectId: number, userId: number) {
     fieldsOf(ctx.k, ids),
   ]);
   const now = ctx.clock.now();
-  const used = await usedThisMonth(
-    ctx,
+  const used = await monthCounts(
+    ctx.k,
     keys.filter((k) => k.revoked_at === null && k.monthly_quota !== null).map((k) => k.id),
-    now,
+    monthOf(now),
   );
   return templates.map((t) => {
     const req = requests.find((r) => r.template_id === t.id);
@@ -72,7 +73,7 @@ export async function listOffers(ctx: Ctx, projectId: number, userId: number) {
       if (keyEnd !== null && (rejectedAt === null || keyEnd >= rejectedAt)) {
         state = 'revoked';
         at = keyEnd;
-        reason = key?.revoked_reason ?? 'expired';
+        reason = key?.revoked_reason ?? SYSTEM_REVOCATION_REASONS.expired;
       } else if (rejectedAt !== null) {
         state = 'rejected';
         at = rejectedAt;
@@ -91,23 +92,14 @@ export async function listOffers(ctx: Ctx, projectId: number, userId: number) {
       state,
       at: toIso(at),
       reason,
+      // set when the server wrote the reason of a revoked key (the UI words it in its language)
+      reason_code: state === 'revoked' ? revocationReasonCode(reason) : null,
       request_id: state === 'pending' ? (req?.id ?? null) : null,
       key_id: state === 'received' ? (live?.id ?? null) : null,
       // billed requests of the held key this UTC month (as flushed, ≤ 1 s behind), when it has a quota
       used_this_month: state === 'received' && live?.monthly_quota != null ? (used.get(live.id) ?? 0) : null,
     };
   });
-}
-
-async function usedThisMonth(ctx: Ctx, keyIds: number[], now: number): Promise<Map<number, number>> {
-  if (!keyIds.length) return new Map();
-  const rows = await usageDb(ctx.k)
-    .selectFrom('usage_key_months')
-    .select(['key_id', 'requests'])
-    .where('month', '=', monthOf(now))
-    .where('key_id', 'in', keyIds)
-    .execute();
-  return new Map(rows.map((r) => [r.key_id, Number(r.requests)]));
 }
 
 const toRequest = (r: {

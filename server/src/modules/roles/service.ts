@@ -6,7 +6,7 @@ import { AppError, notFound } from '../../errors.js';
 import { toIso } from '../../lib/clock.js';
 import { formatMoney, parseMoney } from '../../lib/money.js';
 import { audit } from '../audit/service.js';
-import { revokeKeysWhere } from '../keys/revoke.js';
+import { revokeKeysWhere, SYSTEM_REVOCATION_REASONS } from '../keys/revoke.js';
 
 export interface RoleInput {
   name?: string | undefined;
@@ -162,7 +162,7 @@ export async function deleteRole(ctx: Ctx, access: Access, roleId: number) {
   const revoked = await ctx.k.transaction().execute(async (trx) => {
     const role = await requireRole(trx, access.projectId, roleId);
     if (role.is_owner) throw new AppError('INVALID_STATE', 'The owner role cannot be deleted');
-    const keyIds = await revokeKeysWhere(trx, ctx, access.projectId, { roleId }, 'role deleted');
+    const keyIds = await revokeKeysWhere(trx, ctx, access.projectId, { roleId }, SYSTEM_REVOCATION_REASONS.role);
     await trx.deleteFrom('api_key_templates').where('role_id', '=', roleId).execute();
     await trx.deleteFrom('roles').where('id', '=', roleId).execute();
     await audit(trx, ctx, access.projectId, access.actor, {

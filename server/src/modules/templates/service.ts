@@ -6,7 +6,7 @@ import { AppError, notFound } from '../../errors.js';
 import { toIso } from '../../lib/clock.js';
 import { formatMoney } from '../../lib/money.js';
 import { audit } from '../audit/service.js';
-import { revokeKeysWhere } from '../keys/revoke.js';
+import { revokeKeysWhere, SYSTEM_REVOCATION_REASONS } from '../keys/revoke.js';
 
 export interface TemplateInput {
   name?: string | undefined;
@@ -246,7 +246,7 @@ export async function updateTemplate(ctx: Ctx, access: Access, templateId: numbe
 export async function deleteTemplate(ctx: Ctx, access: Access, templateId: number) {
   const revoked = await ctx.k.transaction().execute(async (trx) => {
     const t = await requireTemplate(trx, access.projectId, templateId);
-    const ids = await revokeKeysWhere(trx, ctx, access.projectId, { templateId }, 'template deleted');
+    const ids = await revokeKeysWhere(trx, ctx, access.projectId, { templateId }, SYSTEM_REVOCATION_REASONS.template);
     await trx
       .updateTable('key_requests')
       .set({ status: 'cancelled', reason: 'template deleted', decided_at: ctx.clock.now() })

@@ -32,6 +32,21 @@ export const REFRESH_MS = 10_000;
 const MAX_ENTRIES = 100_000;
 const CHUNK = 500;
 
+/** Billed requests of each key in the UTC month starting at `month` (keys without any are absent). */
+export async function monthCounts(k: Kysely<Database>, keyIds: number[], month: number): Promise<Map<number, number>> {
+  const out = new Map<number, number>();
+  for (let i = 0; i < keyIds.length; i += CHUNK) {
+    const rows = await usageDb(k)
+      .selectFrom('usage_key_months')
+      .select(['key_id', 'requests'])
+      .where('month', '=', month)
+      .where('key_id', 'in', keyIds.slice(i, i + CHUNK))
+      .execute();
+    for (const r of rows) out.set(r.key_id, Number(r.requests));
+  }
+  return out;
+}
+
 export class QuotaTracker {
   private readonly entries = new Map<number, Entry>();
   private lastRefresh = 0;
@@ -57,7 +72,7 @@ export class QuotaTracker {
     if (e === undefined || e.month !== month) {
       if (this.entries.size >= MAX_ENTRIES) this.prune(now);
       const fresh: Entry = { month, db: 0, pending: 0, loading: null, usedAt: now };
-      fresh.loading = this.load([keyId], month).then(
+      fresh.loading = monthCounts(this.k, [keyId], month).then(
         (counts) => {
           fresh.db = counts.get(keyId) ?? 0;
           fresh.loading = null;
@@ -115,25 +130,11 @@ export class QuotaTracker {
       if (e.month === month && !e.loading) ids.push(id);
       else if (e.month !== month && e.pending === 0) this.entries.delete(id);
     }
-    const counts = await this.load(ids, month);
+    const counts = await monthCounts(this.k, ids, month);
     for (const id of ids) {
       const e = this.entries.get(id);
       if (e && e.month === month && !e.loading) e.db = counts.get(id) ?? 0;
     }
-  }
-
-  private async load(ids: number[], month: number): Promise<Map<number, number>> {
-    const out = new Map<number, number>();
-    for (let i = 0; i < ids.length; i += CHUNK) {
-      const rows = await usageDb(this.k)
-        .selectFrom('usage_key_months')
-        .select(['key_id', 'requests'])
-        .where('month', '=', month)
-        .where('key_id', 'in', ids.slice(i, i + CHUNK))
-        .execute();
-      for (const r of rows) out.set(r.key_id, Number(r.requests));
-    }
-    return out;
   }
 
   /** Drops entries idle for an hour with nothing pending, then the oldest, to stay bounded. */
