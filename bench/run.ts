@@ -478,22 +478,9 @@ async function benchDb(kind: DbKind, results: Record<string, unknown>) {
       say('');
       say('| 4. data plane (through the key) | req/s | p50 | p99 |');
       say('|---|---|---|---|');
-      const row = (name: string, xs: MeasuredLoad[]) =>
-        say(
-          `| ${name} | ${mmm(
-            xs.map((x) => x.rps),
-            k,
-          )} | ${mmm(
-            xs.map((x) => x.p50),
-            ms,
-          )} | ${mmm(
-            xs.map((x) => x.p99),
-            ms,
-          )} |`,
-        );
-      row(`package create, ${DATA_CONNECTIONS} connections`, d.create);
-      row(`search by master_id (10k packages), ${DATA_CONNECTIONS} connections`, d.search);
-      row('search by master_id (10k packages), 1 connection', d.searchLatency);
+      say(`| package create, ${DATA_CONNECTIONS} connections | ${loadCells(d.create)} |`);
+      say(`| search by master_id (10k packages), ${DATA_CONNECTIONS} connections | ${loadCells(d.search)} |`);
+      say(`| search by master_id (10k packages), 1 connection | ${loadCells(d.searchLatency)} |`);
     }
     void who;
   } finally {
@@ -553,6 +540,23 @@ function keepMainThreadProfile(dir: string, dest: string) {
   fs.rmSync(dir, { recursive: true, force: true });
 }
 
+/** req/s, p50 and p99 of repeated runs as three min / median / max table cells. */
+const loadCells = (xs: MeasuredLoad[]) =>
+  [
+    mmm(
+      xs.map((x) => x.rps),
+      k,
+    ),
+    mmm(
+      xs.map((x) => x.p50),
+      ms,
+    ),
+    mmm(
+      xs.map((x) => x.p99),
+      ms,
+    ),
+  ].join(' | ');
+
 async function benchBig(kind: DbKind, results: Record<string, unknown>) {
   const t0 = performance.now();
   const fixture = await prepare(kind, { coldRuns: 0, coldKeys: 0, packages: BIG_PACKAGES });
@@ -564,22 +568,10 @@ async function benchBig(kind: DbKind, results: Record<string, unknown>) {
     const d = await dataFigures(kp, fixture, fixture.masters, Math.min(REPS, 3), DATA_CONNECTIONS);
     results[`${kind}.big`] = { ...d, setupS };
     const lat = d.searchLatency;
-    const row = (name: string, xs: MeasuredLoad[]) =>
-      say(
-        `| ${kind === 'sqlite' ? 'SQLite' : 'PostgreSQL'} | ${name} | ${mmm(
-          xs.map((x) => x.rps),
-          k,
-        )} | ${mmm(
-          xs.map((x) => x.p50),
-          ms,
-        )} | ${mmm(
-          xs.map((x) => x.p99),
-          ms,
-        )} |`,
-      );
-    row('search by master_id, 1 connection', lat);
-    row(`search by master_id, ${DATA_CONNECTIONS} connections`, d.search);
-    row(`package create, ${DATA_CONNECTIONS} connections`, d.create);
+    const db = kind === 'sqlite' ? 'SQLite' : 'PostgreSQL';
+    say(`| ${db} | search by master_id, 1 connection | ${loadCells(lat)} |`);
+    say(`| ${db} | search by master_id, ${DATA_CONNECTIONS} connections | ${loadCells(d.search)} |`);
+    say(`| ${db} | package create, ${DATA_CONNECTIONS} connections | ${loadCells(d.create)} |`);
   } finally {
     await kp?.stop();
     await fixture.cleanup();
