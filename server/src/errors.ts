@@ -7,6 +7,8 @@ export const ERROR_STATUS = {
   ROLE_LACKS_PROJECT_VIEW: 400,
   HASH_MISMATCH: 400,
   INVALID_REFERENCE: 400,
+  /** a role that may not be used where it was put (a template's role with project_manage, a public role beyond viewing) */
+  ROLE_NOT_ALLOWED: 400,
   UNAUTHENTICATED: 401,
   INVALID_CREDENTIALS: 401,
   INVALID_KEY: 401,
@@ -19,6 +21,7 @@ export const ERROR_STATUS = {
   CONFLICT: 409,
   REQUEST_PENDING: 409,
   INVALID_STATE: 409,
+  ALREADY_MEMBER: 409,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   RATE_LIMITED: 429,

@@ -122,3 +122,16 @@ export async function authorize(
   if (!can(access, permission, nodeId)) throw forbidden(permission);
   return access;
 }
+
+/**
+ * `authorize` for changes that only people make (members, roles, prices, templates, secrets,
+ * webhooks, project settings): an API key is refused whatever its role.
+ */
+export async function authorizePerson(
+  req: FastifyRequest,
+  projectId: number,
+  permission: Permission = 'project_view',
+): Promise<Access & { actor: Extract<Actor, { kind: 'user' }> }> {
+  requireUser(req);
+  return (await authorize(req, projectId, permission)) as Access & { actor: Extract<Actor, { kind: 'user' }> };
+}
