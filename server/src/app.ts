@@ -21,6 +21,7 @@ import { AppError, errorBody } from './errors.js';
 import { type Clock, systemClock } from './lib/clock.js';
 import { safeEqual } from './lib/crypto.js';
 import { EventBus } from './lib/events.js';
+import { NAME_TEXT_PATTERN } from './lib/http.js';
 import { registerInputGuards } from './lib/input-guards.js';
 import type { MasterKey } from './lib/master-key.js';
 import { PgEventTransport } from './lib/pg-events.js';
@@ -125,6 +126,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (err instanceof AppError) return reply.code(err.status).send(errorBody(err));
     const fe = err as FastifyError;
     if (fe.validation) {
+      const first = fe.validation[0] as { instancePath?: string; params?: { pattern?: string } } | undefined;
+      if (first?.params?.pattern === NAME_TEXT_PATTERN) {
+        const field = (first.instancePath ?? '').replace(/^\//, '') || 'name';
+        return reply
+          .code(400)
+          .send(
+            errorBody(
+              new AppError('VALIDATION_FAILED', `${field} must not be blank or contain control characters`, { field }),
+            ),
+          );
+      }
       return reply
         .code(400)
         .send(

@@ -2,11 +2,11 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { ensurePersonalLayer } from '../src/modules/requests/service.js';
-import type { UserSession } from './helpers.js';
+import { addMember, type UserSession } from './helpers.js';
 
 export const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 
-/** A role with the given permissions, assigned to `member` (added by email). Returns the role id. */
+/** A role with the given permissions, given to `member` (invited, accepted). Returns the role id. */
 export async function grant(
   owner: UserSession,
   projectId: number,
@@ -20,8 +20,7 @@ export async function grant(
   });
   if (role.statusCode !== 201) throw new Error(`role: ${role.statusCode} ${role.body}`);
   const roleId = role.json().id as number;
-  const res = await owner.post(`/api/projects/${projectId}/members`, { email: member.user.email, role_ids: [roleId] });
-  if (res.statusCode !== 201) throw new Error(`member: ${res.statusCode} ${res.body}`);
+  await addMember(owner, projectId, member, [roleId]);
   return roleId;
 }
 

@@ -199,6 +199,19 @@ export function bearer(app: FastifyInstance, token: string) {
   };
 }
 
+/**
+ * Makes `member` a member of the project with the given roles the way people do it: the manager
+ * invites their address, the member accepts in their own session. Every suite adds members here.
+ */
+export async function addMember(manager: UserSession, projectId: number, member: UserSession, roleIds: number[]) {
+  const inv = await manager.post(`/api/projects/${projectId}/members`, { email: member.user.email, role_ids: roleIds });
+  if (inv.statusCode !== 201) throw new Error(`invite: ${inv.statusCode} ${inv.body}`);
+  const id = (inv.json() as { id: number }).id;
+  const acc = await member.post(`/api/me/invitations/${id}/accept`);
+  if (acc.statusCode !== 200) throw new Error(`accept: ${acc.statusCode} ${acc.body}`);
+  return acc.json() as { project_id: number; role_ids: number[] };
+}
+
 /** Creates a project with input/compute/output nodes; returns ids. */
 export async function makeProject(owner: UserSession, name = 'P') {
   const p = (await owner.post('/api/projects', { name })).json() as { id: number };
@@ -228,6 +241,7 @@ const SNAPSHOT_TABLES = [
   'secrets',
   'project_keys',
   'audit_log',
+  'invitations',
 ] as const;
 
 /**

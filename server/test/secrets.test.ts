@@ -1,11 +1,12 @@
 // Secrets API (F9): CRUD, validation, who sees values, reveal audit, runner view.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeProject, makeTestApp, signUp, snapshot, type TestApp, type UserSession } from './helpers.js';
+import { addMember, makeProject, makeTestApp, signUp, snapshot, type TestApp, type UserSession } from './helpers.js';
 
 let t: TestApp;
 let owner: UserSession;
 let viewer: UserSession;
 let runner: UserSession;
+let reader: UserSession;
 let stranger: UserSession;
 let P: Awaited<ReturnType<typeof makeProject>>;
 let foreign: Awaited<ReturnType<typeof makeProject>>;
@@ -14,8 +15,7 @@ const base = () => `/api/projects/${P.projectId}/secrets`;
 async function grantRole(projectId: number, user: UserSession, name: string, permissions: object) {
   const role = await owner.post(`/api/projects/${projectId}/roles`, { name, permissions });
   expect(role.statusCode).toBe(201);
-  const put = await owner.put(`/api/projects/${projectId}/members/${user.user.id}`, { role_ids: [role.json().id] });
-  expect(put.statusCode).toBe(200);
+  await addMember(owner, projectId, user, [role.json().id]);
 }
 
 beforeAll(async () => {
@@ -23,11 +23,13 @@ beforeAll(async () => {
   owner = await signUp(t.app, 'Owner');
   viewer = await signUp(t.app, 'Viewer');
   runner = await signUp(t.app, 'Runner');
+  reader = await signUp(t.app, 'Reader');
   stranger = await signUp(t.app, 'Stranger');
   P = await makeProject(owner, 'Secrets');
   foreign = await makeProject(stranger, 'Foreign');
   await grantRole(P.projectId, viewer, 'viewer', { project: ['project_view'] });
-  await grantRole(P.projectId, runner, 'runner', { project: ['project_view'], nodes: { [P.compute]: ['code_view'] } });
+  await grantRole(P.projectId, runner, 'runner', { project: ['project_view'], nodes: { [P.compute]: ['code_edit'] } });
+  await grantRole(P.projectId, reader, 'code-reader', { project: ['project_view', 'code_view'] });
 });
 afterAll(() => t.close());
 
@@ -244,7 +246,7 @@ describe('secrets CRUD (F9)', () => {
 });
 
 describe('runner view', () => {
-  it('gives name -> value of the secrets granted to the node, to code_view holders only', async () => {
+  it('gives name -> value of the secrets granted to the node, to code_edit holders only, audited', async () => {
     const url = `/api/projects/${P.projectId}/nodes/${P.compute}/secrets`;
     const res = await runner.get(url);
     expect(res.statusCode).toBe(200);
@@ -257,11 +259,25 @@ describe('runner view', () => {
       DB_PASSWORD: 'hunter2-very-secret',
     });
     expect((await owner.get(`/api/projects/${P.projectId}/nodes/${P.output}/secrets`)).json()).toEqual({});
-    // code_view on compute only
+    // code_edit on compute only
     const other = await runner.get(`/api/projects/${P.projectId}/nodes/${P.input}/secrets`);
     expect(other.statusCode).toBe(403);
     expect(other.body).not.toContain('hunter2');
     expect((await viewer.get(url)).statusCode).toBe(403);
+    // reading code (project-wide code_view) does not yield plaintext credentials
+    const codeReader = await reader.get(url);
+    expect([codeReader.statusCode, codeReader.json().error.code]).toEqual([403, 'FORBIDDEN']);
+    expect(codeReader.body).not.toContain('hunter2');
+    // every runner read is audited: who, which node, which names (never the values)
+    const entries = (await owner.get(`/api/projects/${P.projectId}/audit?page_size=100`)).json().items as {
+      action: string;
+      object_id: number;
+      actor: { user: { id: number } | null };
+      details: { names: string[] };
+    }[];
+    const read = entries.find((e) => e.action === 'secret.runner_read' && e.actor.user?.id === runner.user.id);
+    expect(read).toMatchObject({ object_id: P.compute, details: { names: ['DB_PASSWORD', 'registry_main'] } });
+    expect(JSON.stringify(entries)).not.toContain('hunter2');
     expect((await owner.get(`/api/projects/${P.projectId}/nodes/${foreign.input}/secrets`)).statusCode).toBe(404);
   });
 

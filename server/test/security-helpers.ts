@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { expect } from 'vitest';
 import { grant } from './dataplane-helpers.js';
-import { makeProject, makeTestApp, signUp, type TestApp, type UserSession } from './helpers.js';
+import { addMember, makeProject, makeTestApp, signUp, type TestApp, type UserSession } from './helpers.js';
 import { type IssuedKey, issueKey } from './keys-helpers.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -152,13 +152,7 @@ export async function buildWorld(t: TestApp): Promise<World> {
   const B = await makeProject(ownerB, 'Beta');
   // members with project_view only: no public role, so A stays invisible to everyone else
   const viewerRoleA = await grant(ownerA, A.projectId, viewer, { project: ['project_view'] }, 'viewer');
-  for (const h of [holder1, holder2]) {
-    const r = await ownerA.post(`/api/projects/${A.projectId}/members`, {
-      email: h.user.email,
-      role_ids: [viewerRoleA],
-    });
-    if (r.statusCode !== 201) throw new Error(`member: ${r.body}`);
-  }
+  for (const h of [holder1, holder2]) await addMember(ownerA, A.projectId, h, [viewerRoleA]);
   await grant(ownerB, B.projectId, holderB, { project: ['project_view'] }, 'viewer');
   const key1 = await issueKey(t, ownerA, holder1, { projectId: A.projectId, permissions: keyPermissions(A) });
   const key2 = await issueKey(t, ownerA, holder2, {

@@ -4,7 +4,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { raw, sha, upload } from './dataplane-helpers.js';
-import { bearer, makeProject, signUp, type TestApp, UserSession } from './helpers.js';
+import { addMember, bearer, makeProject, signUp, type TestApp, UserSession } from './helpers.js';
 import { issueKey } from './keys-helpers.js';
 import { b64, keyPermissions, makeUiApp, parts, snapshot, Tally } from './security-helpers.js';
 
@@ -176,7 +176,7 @@ describe('logs hold no credentials or secrets', () => {
         permissions: { project: ['project_view'] },
       })
     ).json().id;
-    await owner.post(`/api/projects/${P.projectId}/members`, { email: client.user.email, role_ids: [role] });
+    await addMember(owner, P.projectId, client, [role]);
     const key = await issueKey(t, owner, client, {
       projectId: P.projectId,
       permissions: { project: ['project_view', 'code_view'], nodes: keyPermissions(P).nodes },

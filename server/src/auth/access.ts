@@ -2,14 +2,26 @@
 // roles. Keys: their role, in their own project only.
 import type { Ctx } from '../context.js';
 import type { KeyAuthenticator } from './key-auth.js';
-import { type Access, type Actor, mergePermissions, parsePermissions } from './permissions.js';
+import { type Access, type Actor, mergePermissions, parsePermissions, publicPart } from './permissions.js';
 
 export async function loadUserAccess(ctx: Ctx, userId: number, projectId: number): Promise<Access | null> {
   const project = await ctx.k.selectFrom('projects').select('id').where('id', '=', projectId).executeTakeFirst();
   if (!project) return null;
   const roles = await ctx.k
     .selectFrom('roles')
-    .select('permissions')
+    .select((eb) => [
+      'permissions',
+      'is_public',
+      eb
+        .exists(
+          eb
+            .selectFrom('member_roles')
+            .select('role_id')
+            .whereRef('member_roles.role_id', '=', 'roles.id')
+            .where('member_roles.user_id', '=', userId),
+        )
+        .as('held'),
+    ])
     .where('project_id', '=', projectId)
     .where((eb) =>
       eb.or([
@@ -26,7 +38,13 @@ export async function loadUserAccess(ctx: Ctx, userId: number, projectId: number
       ]),
     )
     .execute();
-  const merged = mergePermissions(roles.map((r) => parsePermissions(r.permissions)));
+  // A role held only because it is public grants its viewing part (older public roles may hold more).
+  const merged = mergePermissions(
+    roles.map((r) => {
+      const set = parsePermissions(r.permissions);
+      return r.held === true || Number(r.held) === 1 ? set : publicPart(set);
+    }),
+  );
   return { projectId, actor: { kind: 'user', userId, sessionId: 0 }, ...merged };
 }
 

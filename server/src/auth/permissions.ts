@@ -17,6 +17,13 @@ export const PROJECT_PERMISSIONS = [
 
 export const NODE_PERMISSIONS = ['code_view', 'code_edit', 'package_view', 'package_create', 'package_delete'] as const;
 
+/**
+ * What a public role (held by every signed-in user) may grant: viewing only. Anything that
+ * changes a project, reads its secrets or manages it must be granted to a person by name.
+ */
+export const PUBLIC_ROLE_PERMISSIONS = ['project_view', 'graph_ui', 'graph_view', 'code_view', 'package_view'] as const;
+export const PUBLIC_ROLE_NODE_PERMISSIONS = ['code_view', 'package_view'] as const;
+
 export type Permission = (typeof PROJECT_PERMISSIONS)[number];
 export type NodePermission = (typeof NODE_PERMISSIONS)[number];
 
@@ -76,4 +83,21 @@ export const ALL_PERMISSIONS: PermissionSet = { project: [...PROJECT_PERMISSIONS
 export function parsePermissions(json: string): PermissionSet {
   const v = JSON.parse(json) as Partial<PermissionSet>;
   return { project: v.project ?? [], nodes: v.nodes ?? {} };
+}
+
+const PUBLIC_SET: ReadonlySet<string> = new Set(PUBLIC_ROLE_PERMISSIONS);
+const PUBLIC_NODE_SET: ReadonlySet<string> = new Set(PUBLIC_ROLE_NODE_PERMISSIONS);
+
+/** The permissions of `set` that a public role may not grant (empty: fit for a public role). */
+export function beyondPublic(set: PermissionSet): string[] {
+  const bad = new Set(set.project.filter((p) => !PUBLIC_SET.has(p)));
+  for (const perms of Object.values(set.nodes)) for (const p of perms) if (!PUBLIC_NODE_SET.has(p)) bad.add(p);
+  return [...bad];
+}
+
+/** A public role's grant as it applies to non-members: its viewing permissions only. */
+export function publicPart(set: PermissionSet): PermissionSet {
+  const nodes: PermissionSet['nodes'] = {};
+  for (const [id, perms] of Object.entries(set.nodes)) nodes[id] = perms.filter((p) => PUBLIC_NODE_SET.has(p));
+  return { project: set.project.filter((p) => PUBLIC_SET.has(p)), nodes };
 }

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { Type } from 'typebox';
-import { authorize, requireActor, requireUser } from '../../auth/plugin.js';
+import { authorizePerson, requireActor, requireUser } from '../../auth/plugin.js';
 import { AppError } from '../../errors.js';
 import { IdParam, OptionalReason } from '../../lib/http.js';
 import * as keys from './service.js';
@@ -40,7 +40,7 @@ export const keyRoutes: FastifyPluginAsync = async (app) => {
     },
     async (req) => {
       const { p, k } = req.params as { p: number; k: number };
-      const access = await authorize(req, p, 'project_manage');
+      const access = await authorizePerson(req, p, 'project_manage');
       return keys.revokeKey(ctx, access, k, (req.body as { reason?: string } | null)?.reason);
     },
   );

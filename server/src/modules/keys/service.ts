@@ -7,7 +7,7 @@ import { AppError, notFound } from '../../errors.js';
 import { toIso } from '../../lib/clock.js';
 import { formatMoney } from '../../lib/money.js';
 import { audit } from '../audit/service.js';
-import { notify } from '../notifications/service.js';
+import { notify, quoted } from '../notifications/service.js';
 import { fieldsOf } from '../templates/service.js';
 import { revokeKeysWhere, SYSTEM_REVOCATION_REASONS } from './revoke.js';
 import { signKey } from './tokens.js';
@@ -34,7 +34,7 @@ export async function revokeKey(ctx: Ctx, access: Access, keyId: number, reason:
       kind: 'key.revoked',
       projectId: access.projectId,
       title: `API key revoked: ${key.template_name}`,
-      body: `Your API key "${key.template_name}" was revoked (${why}). It no longer works; you may request a new one.`,
+      body: `Your API key ${quoted(key.template_name)} was revoked (${given ? quoted(given) : why}). It no longer works; you may request a new one.`,
       link: `/projects/${access.projectId}/about#api-keys`,
       // reason null: the owner gave none (the UI says "by the project owner" in its language)
       params: { template: key.template_name, project: project.name, reason: given },
@@ -77,25 +77,29 @@ export async function myKeys(ctx: Ctx, userId: number) {
     .execute();
   const fields = await fieldsOf(ctx.k, [...new Set(rows.map((r) => r.template_id))]);
   const now = ctx.clock.now();
-  return rows.map((r) => ({
-    id: r.id,
-    project: { id: r.project_id, name: r.project_name },
-    template_id: r.template_id,
-    template_name: r.template_name,
-    description: r.description ?? '',
-    price_per_request: formatMoney(r.price_micros ?? 0),
-    currency: ctx.config.currency,
-    fields: (fields.get(r.template_id) ?? []).map((f) => ({
-      name: f.name,
-      description: f.description,
-      value: f.value,
-    })),
-    received_at: toIso(r.created_at),
-    expires_at: toIso(r.expires_at),
-    revoked_at: toIso(r.revoked_at),
-    revoked_reason: r.revoked_reason,
-    active: r.revoked_at === null && (r.expires_at === null || r.expires_at > now),
-  }));
+  return rows.map((r) => {
+    const active = r.revoked_at === null && (r.expires_at === null || r.expires_at > now);
+    return {
+      id: r.id,
+      project: { id: r.project_id, name: r.project_name },
+      template_id: r.template_id,
+      template_name: r.template_name,
+      description: r.description ?? '',
+      price_per_request: formatMoney(r.price_micros ?? 0),
+      currency: ctx.config.currency,
+      // a revoked or expired key no longer entitles its holder to the template's current values
+      fields: (fields.get(r.template_id) ?? []).map((f) => ({
+        name: f.name,
+        description: f.description,
+        value: active ? f.value : null,
+      })),
+      received_at: toIso(r.created_at),
+      expires_at: toIso(r.expires_at),
+      revoked_at: toIso(r.revoked_at),
+      revoked_reason: r.revoked_reason,
+      active,
+    };
+  });
 }
 
 /** The holder's token, re-derived. Anyone else gets 404; a revoked or expired key cannot be copied. */

@@ -1,11 +1,11 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { Type } from 'typebox';
 import { authorize } from '../../auth/plugin.js';
-import { IdParam, ProjectParams } from '../../lib/http.js';
+import { IdParam, NameText, ProjectParams } from '../../lib/http.js';
 import * as nodes from './service.js';
 
 const Kind = Type.Union([Type.Literal('input'), Type.Literal('compute'), Type.Literal('output')]);
-const CreateNode = Type.Object({ name: Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' }), kind: Kind });
+const CreateNode = Type.Object({ name: NameText(200), kind: Kind });
 const PatchNode = Type.Partial(CreateNode);
 const NodeParams = Type.Object({ p: IdParam, n: IdParam });
 const LinkParams = Type.Object({ p: IdParam, l: IdParam });

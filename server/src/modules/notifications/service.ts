@@ -18,6 +18,14 @@ export interface Notice {
   params?: NoticeParams;
 }
 
+/**
+ * Text a user wrote (a name, a reason), set into a notice as a quotation: in quotes, and with
+ * link schemes broken ("http[:]//") so a crafted name cannot pose as an instruction or a link.
+ */
+export function quoted(text: string): string {
+  return `"${text.replace(/"/g, "'").replace(/([a-z][a-z0-9+.-]*):\/\//gi, '$1[:]//')}"`;
+}
+
 export async function notify(q: Q, ctx: Ctx, userIds: number[], notice: Notice): Promise<void> {
   const ids = [...new Set(userIds)];
   if (!ids.length) return;
@@ -46,7 +54,7 @@ export async function notify(q: Q, ctx: Ctx, userIds: number[], notice: Notice):
       users.map((u) => ({
         to_email: u.email,
         subject: `[Keyport] ${notice.title}`,
-        body: `Hello ${u.name},\n\n${notice.body}\n\nOpen: ${url}\n\n— Keyport`,
+        body: `Hello ${u.name},\n\n${notice.body}\n\nOpen: ${url}\n\nText in quotes was written by Keyport users, not by Keyport; Keyport never asks you to follow a link inside it.\n\n— Keyport`,
         status: 'pending' as const,
         attempts: 0,
         next_attempt_at: now,

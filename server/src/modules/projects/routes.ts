@@ -1,11 +1,11 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { Type } from 'typebox';
-import { authorize, requireUser } from '../../auth/plugin.js';
-import { PagingQuery, ProjectParams, paging } from '../../lib/http.js';
+import { authorize, authorizePerson, requireUser } from '../../auth/plugin.js';
+import { NameText, paging, PagingQuery, ProjectParams } from '../../lib/http.js';
 import * as projects from './service.js';
 
 const CreateProject = Type.Object({
-  name: Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' }),
+  name: NameText(200),
   description: Type.Optional(Type.String({ maxLength: 5000 })),
 });
 const PatchProject = Type.Partial(CreateProject);
@@ -37,7 +37,7 @@ export const projectRoutes: FastifyPluginAsync = async (app) => {
   });
 
   app.delete('/projects/:p', { schema: { tags, params: ProjectParams } }, async (req, reply) => {
-    const access = await authorize(req, (req.params as ProjectParams).p, 'project_manage');
+    const access = await authorizePerson(req, (req.params as ProjectParams).p, 'project_manage');
     await projects.deleteProject(ctx, access);
     return reply.code(204).send();
   });

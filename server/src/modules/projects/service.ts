@@ -5,6 +5,7 @@ import { ALL_PERMISSIONS } from '../../auth/permissions.js';
 import type { Ctx, Q } from '../../context.js';
 import { toIso } from '../../lib/clock.js';
 import { audit } from '../audit/service.js';
+import { isOwner, ownerOnly } from '../members/service.js';
 
 export interface ProjectRow {
   id: number;
@@ -86,7 +87,13 @@ export async function getProject(ctx: Ctx, access: Access) {
   const p = await ctx.k.selectFrom('projects').selectAll().where('id', '=', access.projectId).executeTakeFirstOrThrow();
   const nodes: Record<string, string[]> = {};
   for (const [id, perms] of access.nodes) nodes[String(id)] = [...perms];
-  return { ...toProject(p), permissions: { project: [...access.project], nodes }, currency: ctx.config.currency };
+  const owner = access.actor.kind === 'user' && (await isOwner(ctx.k, access.projectId, access.actor.userId));
+  return {
+    ...toProject(p),
+    permissions: { project: [...access.project], nodes },
+    is_owner: owner,
+    currency: ctx.config.currency,
+  };
 }
 
 export async function updateProject(
@@ -111,6 +118,7 @@ export async function updateProject(
 }
 
 export async function deleteProject(ctx: Ctx, access: Access) {
+  if (!(await isOwner(ctx.k, access.projectId, access.actor.userId))) throw ownerOnly('delete the project');
   // Cascades remove nodes, roles, members, templates, keys, layers, packages, secrets.
   await ctx.k.deleteFrom('projects').where('id', '=', access.projectId).execute();
   await ctx.events.publish({ type: 'project', projectId: access.projectId });

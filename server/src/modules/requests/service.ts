@@ -8,7 +8,7 @@ import { randomToken } from '../../lib/crypto.js';
 import { formatMoney } from '../../lib/money.js';
 import { audit } from '../audit/service.js';
 import { revocationReasonCode, SYSTEM_REVOCATION_REASONS } from '../keys/revoke.js';
-import { managersOf, notify } from '../notifications/service.js';
+import { managersOf, notify, quoted } from '../notifications/service.js';
 import { fieldsOf } from '../templates/service.js';
 import { monthOf } from '../usage/flush.js';
 import { monthCounts } from '../usage/quota.js';
@@ -175,7 +175,7 @@ export async function createRequest(ctx: Ctx, access: Access, actor: UserActor, 
       kind: 'key_request.created',
       projectId,
       title: `API key request: ${t.name}`,
-      body: `${requester.name} <${requester.email}> requests the API key "${t.name}" of project "${project.name}".`,
+      body: `${quoted(requester.name)} <${requester.email}> requests the API key ${quoted(t.name)} of project ${quoted(project.name)}.`,
       link: `/projects/${projectId}/api-keys#requests`,
       params: { requester: requester.name, email: requester.email, template: t.name, project: project.name },
     });
@@ -310,7 +310,7 @@ export async function approveRequest(ctx: Ctx, access: Access, requestId: number
       kind: 'key_request.approved',
       projectId,
       title: `API key approved: ${t.name}`,
-      body: `Your request for the API key "${t.name}" of project "${project.name}" was approved. Copy the token from the project's About page.`,
+      body: `Your request for the API key ${quoted(t.name)} of project ${quoted(project.name)} was approved. Copy the token from the project's About page.`,
       link: `/projects/${projectId}/about#api-keys`,
       params: { template: t.name, project: project.name },
     });
@@ -318,7 +318,9 @@ export async function approveRequest(ctx: Ctx, access: Access, requestId: number
       action: 'key.approved',
       object_type: 'api_key',
       object_id: id,
-      details: { request_id: r.id, user_id: r.user_id },
+      // a manager may approve their own request (a sole owner wanting a key to their project);
+      // it is marked so other managers can see it
+      details: { request_id: r.id, user_id: r.user_id, ...(r.user_id === access.actor.userId ? { self_approved: true } : {}) },
     });
     const user = await trx
       .selectFrom('users')
@@ -390,7 +392,7 @@ export async function rejectRequest(ctx: Ctx, access: Access, requestId: number,
       kind: 'key_request.rejected',
       projectId: access.projectId,
       title: `API key request rejected: ${t?.name ?? ''}`,
-      body: `Your request for the API key "${t?.name ?? ''}" was rejected.${why ? ` Reason: ${why}` : ''} You may request it again.`,
+      body: `Your request for the API key ${quoted(t?.name ?? '')} was rejected.${why ? ` Reason: ${quoted(why)}` : ''} You may request it again.`,
       link: `/projects/${access.projectId}/about#api-keys`,
       params: { template: t?.name ?? '', project: project.name, reason: why },
     });

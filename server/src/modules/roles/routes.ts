@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { Type } from 'typebox';
-import { authorize } from '../../auth/plugin.js';
-import { IdParam, ProjectParams } from '../../lib/http.js';
+import { authorize, authorizePerson } from '../../auth/plugin.js';
+import { IdParam, NameText, ProjectParams } from '../../lib/http.js';
 import * as roles from './service.js';
 
 const Price = Type.Union([Type.String({ maxLength: 32 }), Type.Number({ minimum: 0 })]);
@@ -10,7 +10,7 @@ const Permissions = Type.Object({
   nodes: Type.Optional(Type.Record(Type.String(), Type.Array(Type.String({ maxLength: 64 }), { maxItems: 16 }))),
 });
 const CreateRole = Type.Object({
-  name: Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' }),
+  name: NameText(100),
   description: Type.Optional(Type.String({ maxLength: 2000 })),
   price_per_request: Type.Optional(Price),
   is_public: Type.Optional(Type.Boolean()),
@@ -30,19 +30,19 @@ export const roleRoutes: FastifyPluginAsync = async (app) => {
   });
 
   app.post('/projects/:p/roles', { schema: { tags, params: ProjectParams, body: CreateRole } }, async (req, reply) => {
-    const access = await authorize(req, (req.params as ProjectParams).p, 'project_manage');
+    const access = await authorizePerson(req, (req.params as ProjectParams).p, 'project_manage');
     return reply.code(201).send(await roles.createRole(ctx, access, req.body as roles.RoleInput & { name: string }));
   });
 
   app.patch('/projects/:p/roles/:r', { schema: { tags, params: RoleParams, body: PatchRole } }, async (req) => {
     const { p, r } = req.params as { p: number; r: number };
-    const access = await authorize(req, p, 'project_manage');
+    const access = await authorizePerson(req, p, 'project_manage');
     return roles.updateRole(ctx, access, r, req.body as roles.RoleInput);
   });
 
   app.delete('/projects/:p/roles/:r', { schema: { tags, params: RoleParams } }, async (req) => {
     const { p, r } = req.params as { p: number; r: number };
-    const access = await authorize(req, p, 'project_manage');
+    const access = await authorizePerson(req, p, 'project_manage');
     return roles.deleteRole(ctx, access, r);
   });
 };

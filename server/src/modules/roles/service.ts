@@ -1,6 +1,6 @@
 // Roles (F12): named permission sets with a price per request and a public flag.
 import type { Access, PermissionSet } from '../../auth/permissions.js';
-import { NODE_PERMISSIONS, PROJECT_PERMISSIONS, parsePermissions } from '../../auth/permissions.js';
+import { beyondPublic, NODE_PERMISSIONS, PROJECT_PERMISSIONS, parsePermissions } from '../../auth/permissions.js';
 import type { Ctx, Q } from '../../context.js';
 import { AppError, notFound } from '../../errors.js';
 import { toIso } from '../../lib/clock.js';
@@ -74,6 +74,27 @@ async function validatePermissions(
   return { project: project as PermissionSet['project'], nodes };
 }
 
+/**
+ * Rules on what a role may hold given where it is used: a public role grants viewing only (it is
+ * every signed-in user's), and a role behind a key template never holds project_manage (keys are
+ * for programs; managing a project is for people).
+ */
+async function checkRoleUse(q: Q, roleId: number | null, isPublic: boolean, perms: PermissionSet) {
+  if (isPublic) {
+    const bad = beyondPublic(perms);
+    if (bad.length)
+      throw new AppError(
+        'ROLE_NOT_ALLOWED',
+        `A public role may hold viewing permissions only; remove ${bad.join(', ')} or make the role non-public`,
+      );
+  }
+  if (roleId !== null && perms.project.includes('project_manage')) {
+    const used = await q.selectFrom('api_key_templates').select('id').where('role_id', '=', roleId).executeTakeFirst();
+    if (used)
+      throw new AppError('ROLE_NOT_ALLOWED', 'This role is used by a key template; keys cannot hold project_manage');
+  }
+}
+
 async function requireRole(q: Q, projectId: number, roleId: number): Promise<RoleRow> {
   const role = await q
     .selectFrom('roles')
@@ -91,9 +112,22 @@ async function assertNameFree(q: Q, projectId: number, name: string, exceptId?: 
   if (await query.executeTakeFirst()) throw new AppError('NAME_TAKEN', `A role named "${name}" exists in this project`);
 }
 
+/** Roles with the number of live keys each one drives (the UI warns before widening them). */
 export async function listRoles(ctx: Ctx, projectId: number) {
-  const rows = await ctx.k.selectFrom('roles').selectAll().where('project_id', '=', projectId).orderBy('id').execute();
-  return rows.map((r) => toRole(r, ctx.config.currency));
+  const now = ctx.clock.now();
+  const [rows, live] = await Promise.all([
+    ctx.k.selectFrom('roles').selectAll().where('project_id', '=', projectId).orderBy('id').execute(),
+    ctx.k
+      .selectFrom('api_keys')
+      .select((eb) => ['role_id', eb.fn.countAll<number>().as('n')])
+      .where('project_id', '=', projectId)
+      .where('revoked_at', 'is', null)
+      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
+      .groupBy('role_id')
+      .execute(),
+  ]);
+  const liveKeys = new Map(live.map((r) => [r.role_id, Number(r.n)]));
+  return rows.map((r) => ({ ...toRole(r, ctx.config.currency), live_keys: liveKeys.get(r.id) ?? 0 }));
 }
 
 export async function createRole(ctx: Ctx, access: Access, input: RoleInput & { name: string }) {
@@ -102,6 +136,7 @@ export async function createRole(ctx: Ctx, access: Access, input: RoleInput & { 
   return ctx.k.transaction().execute(async (trx) => {
     await assertNameFree(trx, access.projectId, name);
     const permissions = await validatePermissions(trx, access.projectId, input.permissions ?? {});
+    await checkRoleUse(trx, null, input.is_public === true, permissions);
     const now = ctx.clock.now();
     const values = {
       project_id: access.projectId,
@@ -144,6 +179,12 @@ export async function updateRole(ctx: Ctx, access: Access, roleId: number, input
       }
       set.permissions = JSON.stringify(perms);
     }
+    await checkRoleUse(
+      trx,
+      roleId,
+      (set.is_public ?? current.is_public) === 1,
+      set.permissions ? parsePermissions(set.permissions) : parsePermissions(current.permissions),
+    );
     await trx.updateTable('roles').set(set).where('id', '=', roleId).execute();
     await audit(trx, ctx, access.projectId, access.actor, {
       action: 'role.updated',

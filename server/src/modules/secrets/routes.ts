@@ -1,5 +1,5 @@
 // Secrets API (SPEC §4, F9/F10). Reading names needs project_view; values and writes need
-// project_manage; the runner view needs code_view on the node.
+// project_manage and a person (never a key); the runner view needs code_edit on the node.
 //   GET    /projects/:p/secrets[?reveal=1]      {total, items}; reveal=1 adds `value` (project_manage, audited)
 //   POST   /projects/:p/secrets                 {name, description?, type?, value, node_ids?}
 //   GET    /projects/:p/secrets/:s              metadata, never the value
@@ -9,7 +9,7 @@
 //   GET    /projects/:p/nodes/:n/secrets        {NAME: value} granted to node n (registry value = JSON text)
 import type { FastifyPluginAsync } from 'fastify';
 import { type Static, Type } from 'typebox';
-import { authorize, requireUser } from '../../auth/plugin.js';
+import { authorize, authorizePerson, requireUser } from '../../auth/plugin.js';
 import { IdParam, NAME_PATTERN, PagingQuery, ProjectParams, paging } from '../../lib/http.js';
 import { type ImportInput, importApiKey } from './import.js';
 import * as secrets from './service.js';
@@ -55,7 +55,7 @@ export const secretRoutes: FastifyPluginAsync = async (app) => {
       const { p } = req.params as ProjectParams;
       const q = req.query as PagingQuery & { reveal?: string };
       const reveal = q.reveal === '1' || q.reveal === 'true';
-      const access = await authorize(req, p, reveal ? 'project_manage' : 'project_view');
+      const access = reveal ? await authorizePerson(req, p, 'project_manage') : await authorize(req, p);
       if (reveal) reply.header('cache-control', 'no-store');
       return secrets.listSecrets(ctx, access, { ...paging(q), reveal });
     },
@@ -65,7 +65,7 @@ export const secretRoutes: FastifyPluginAsync = async (app) => {
     '/projects/:p/secrets',
     { schema: { tags, params: ProjectParams, body: CreateSecret } },
     async (req, reply) => {
-      const access = await authorize(req, (req.params as ProjectParams).p, 'project_manage');
+      const access = await authorizePerson(req, (req.params as ProjectParams).p, 'project_manage');
       return reply.code(201).send(await secrets.createSecret(ctx, access, req.body as secrets.SecretInput));
     },
   );
@@ -78,20 +78,20 @@ export const secretRoutes: FastifyPluginAsync = async (app) => {
 
   app.get('/projects/:p/secrets/:s/value', { schema: { tags, params: SecretParams } }, async (req, reply) => {
     const { p, s } = req.params as SecretParams;
-    const access = await authorize(req, p, 'project_manage');
+    const access = await authorizePerson(req, p, 'project_manage');
     reply.header('cache-control', 'no-store');
     return secrets.revealSecret(ctx, access, s);
   });
 
   app.patch('/projects/:p/secrets/:s', { schema: { tags, params: SecretParams, body: PatchSecret } }, async (req) => {
     const { p, s } = req.params as SecretParams;
-    const access = await authorize(req, p, 'project_manage');
+    const access = await authorizePerson(req, p, 'project_manage');
     return secrets.updateSecret(ctx, access, s, req.body as secrets.SecretPatch);
   });
 
   app.delete('/projects/:p/secrets/:s', { schema: { tags, params: SecretParams } }, async (req, reply) => {
     const { p, s } = req.params as SecretParams;
-    const access = await authorize(req, p, 'project_manage');
+    const access = await authorizePerson(req, p, 'project_manage');
     await secrets.deleteSecret(ctx, access, s);
     return reply.code(204).send();
   });
@@ -102,15 +102,17 @@ export const secretRoutes: FastifyPluginAsync = async (app) => {
     async (req, reply) => {
       // a person imports a key they hold; a program holding a key cannot import keys
       const user = requireUser(req);
-      const access = await authorize(req, (req.params as ProjectParams).p, 'project_manage');
+      const access = await authorizePerson(req, (req.params as ProjectParams).p, 'project_manage');
       return reply.code(201).send(await importApiKey(ctx, access, user.userId, req.body as ImportInput));
     },
   );
 
   app.get('/projects/:p/nodes/:n/secrets', { schema: { tags, params: NodeParams } }, async (req, reply) => {
     const { p, n } = req.params as Static<typeof NodeParams>;
-    await authorize(req, p, 'code_view', n);
+    // whoever may change the code that runs on a node can read what it is given anyway: code_edit,
+    // not code_view (reading code must not yield plaintext credentials)
+    const access = await authorize(req, p, 'code_edit', n);
     reply.header('cache-control', 'no-store');
-    return secrets.nodeSecrets(ctx, p, n);
+    return secrets.nodeSecrets(ctx, access, n);
   });
 };

@@ -296,14 +296,26 @@ export async function deleteSecret(ctx: Ctx, access: Access, id: number): Promis
 }
 
 /** Runner view: name -> environment value of every secret granted to the node. */
-export async function nodeSecrets(ctx: Ctx, projectId: number, nodeId: number): Promise<Record<string, string>> {
+/**
+ * The runner view: name -> value of the secrets granted to a node. Every read is audited with who
+ * read (person or key), the node and the names, never the values.
+ */
+export async function nodeSecrets(ctx: Ctx, access: Access, nodeId: number): Promise<Record<string, string>> {
+  const { projectId } = access;
   await requireNode(ctx, projectId, nodeId);
   const rows = (await repo.allSecretRows(ctx.k, projectId)).filter((r) =>
     parseJson<number[]>(r.node_ids, []).includes(nodeId),
   );
   const out: Record<string, string> = {};
-  if (!rows.length) return out;
-  const dk = await requireDataKey(ctx.k, ctx, projectId);
-  for (const r of rows) out[r.name] = envValue(decodeValue(ctx, dk, r));
+  if (rows.length) {
+    const dk = await requireDataKey(ctx.k, ctx, projectId);
+    for (const r of rows) out[r.name] = envValue(decodeValue(ctx, dk, r));
+  }
+  await audit(ctx.k, ctx, projectId, access.actor, {
+    action: 'secret.runner_read',
+    object_type: 'node',
+    object_id: nodeId,
+    details: { names: rows.map((r) => r.name), ...(access.actor.kind === 'key' ? { key_id: access.actor.keyId } : {}) },
+  });
   return out;
 }

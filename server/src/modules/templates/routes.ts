@@ -1,11 +1,11 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { Type } from 'typebox';
-import { authorize } from '../../auth/plugin.js';
-import { IdParam, NAME_PATTERN, ProjectParams } from '../../lib/http.js';
+import { authorize, authorizePerson } from '../../auth/plugin.js';
+import { IdParam, NAME_PATTERN, NameText, ProjectParams } from '../../lib/http.js';
 import * as templates from './service.js';
 
 const CreateTemplate = Type.Object({
-  name: Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' }),
+  name: NameText(100),
   role_id: IdParam,
   description: Type.Optional(Type.String({ maxLength: 2000 })),
   lifetime_days: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 3650 }), Type.Null()])),
@@ -40,7 +40,7 @@ export const templateRoutes: FastifyPluginAsync = async (app) => {
     '/projects/:p/api-key-templates',
     { schema: { tags, params: ProjectParams, body: CreateTemplate } },
     async (req, reply) => {
-      const access = await authorize(req, (req.params as ProjectParams).p, 'project_manage');
+      const access = await authorizePerson(req, (req.params as ProjectParams).p, 'project_manage');
       const t = await templates.createTemplate(
         ctx,
         access,
@@ -61,14 +61,14 @@ export const templateRoutes: FastifyPluginAsync = async (app) => {
     { schema: { tags, params: TemplateParams, body: PatchTemplate } },
     async (req) => {
       const { p, t } = req.params as TP;
-      const access = await authorize(req, p, 'project_manage');
+      const access = await authorizePerson(req, p, 'project_manage');
       return templates.updateTemplate(ctx, access, t, req.body as templates.TemplateInput);
     },
   );
 
   app.delete('/projects/:p/api-key-templates/:t', { schema: { tags, params: TemplateParams } }, async (req) => {
     const { p, t } = req.params as TP;
-    const access = await authorize(req, p, 'project_manage');
+    const access = await authorizePerson(req, p, 'project_manage');
     return templates.deleteTemplate(ctx, access, t);
   });
 
@@ -77,7 +77,7 @@ export const templateRoutes: FastifyPluginAsync = async (app) => {
     { schema: { tags, params: TemplateParams, body: CreateField } },
     async (req, reply) => {
       const { p, t } = req.params as TP;
-      const access = await authorize(req, p, 'project_manage');
+      const access = await authorizePerson(req, p, 'project_manage');
       return reply
         .code(201)
         .send(await templates.addField(ctx, access, t, req.body as templates.FieldInput & { name: string }));
@@ -89,7 +89,7 @@ export const templateRoutes: FastifyPluginAsync = async (app) => {
     { schema: { tags, params: FieldParams, body: PatchField } },
     async (req) => {
       const { p, t, f } = req.params as FP;
-      const access = await authorize(req, p, 'project_manage');
+      const access = await authorizePerson(req, p, 'project_manage');
       return templates.updateField(ctx, access, t, f, req.body as templates.FieldInput);
     },
   );
@@ -99,7 +99,7 @@ export const templateRoutes: FastifyPluginAsync = async (app) => {
     { schema: { tags, params: FieldParams } },
     async (req, reply) => {
       const { p, t, f } = req.params as FP;
-      const access = await authorize(req, p, 'project_manage');
+      const access = await authorizePerson(req, p, 'project_manage');
       await templates.deleteField(ctx, access, t, f);
       return reply.code(204).send();
     },

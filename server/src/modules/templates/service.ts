@@ -125,7 +125,12 @@ async function checkRole(q: Q, projectId: number, roleId: number) {
     .where('project_id', '=', projectId)
     .executeTakeFirst();
   if (!role) throw new AppError('INVALID_REFERENCE', 'The role does not belong to this project');
-  if (!parsePermissions(role.permissions).project.includes('project_view')) {
+  const perms = parsePermissions(role.permissions).project;
+  if (perms.includes('project_manage')) {
+    // a key would hold the power to change members, roles and prices: keys are for programs
+    throw new AppError('ROLE_NOT_ALLOWED', 'A key template cannot use a role that holds project_manage');
+  }
+  if (!perms.includes('project_view')) {
     throw new AppError(
       'ROLE_LACKS_PROJECT_VIEW',
       'A key template needs a role with the project_view permission, or its keys could not reach the project',
