@@ -49,8 +49,8 @@ Options:
   --prefix PREFIX  variable name prefix (letters, digits, _; may be empty)
 
 Credentials (never printed, not passed to the command):
-  KEYPORT_TOKEN    API key (Bearer token) with code_view on the node
-  KEYPORT_SESSION  or a session cookie value of a user with code_view on the node
+  KEYPORT_TOKEN    API key (Bearer token) with code_edit on the node
+  KEYPORT_SESSION  or a session cookie value of a user with code_edit on the node
 `;
 
 export class CliError extends Error {
@@ -202,7 +202,7 @@ export async function fetchNodeSecrets(
       );
     case 403:
       throw new CliError(
-        `keyport: access denied to the secrets of ${target} (${detail}). The credentials need code_view on that node.`,
+        `keyport: access denied to the secrets of ${target} (${detail}). The credentials need code_edit on that node.`,
         EXIT_FETCH_FAILED,
       );
     case 404:

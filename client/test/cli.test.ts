@@ -22,7 +22,7 @@ let client: UserSession;
 let S: Awaited<ReturnType<typeof makeProject>>;
 let C: Awaited<ReturnType<typeof makeProject>>;
 let serviceKey: IssuedKey; // the key the client received from the service project and imported
-let runnerKey: IssuedKey; // the client's own key with code_view on their compute node
+let runnerKey: IssuedKey; // the client's own key with code_edit on their compute node
 
 interface Run {
   code: number | null;
@@ -94,7 +94,7 @@ beforeAll(async () => {
   expect(reg.statusCode).toBe(201);
   runnerKey = await issueKey(t, client, client, {
     projectId: C.projectId,
-    permissions: { project: ['project_view'], nodes: { [C.compute]: ['code_view'] } },
+    permissions: { project: ['project_view'], nodes: { [C.compute]: ['code_edit'] } },
   });
 });
 afterAll(() => t?.close());
@@ -208,7 +208,7 @@ describe('keyport run', { timeout: 180_000 }, () => {
     // a revoked real key: 401, and its token never printed
     const revoked = await issueKey(t, client, client, {
       projectId: C.projectId,
-      permissions: { project: ['project_view'], nodes: { [C.compute]: ['code_view'] } },
+      permissions: { project: ['project_view'], nodes: { [C.compute]: ['code_edit'] } },
     });
     expect((await client.del(`/api/projects/${C.projectId}/issued-keys/${revoked.keyId}`)).statusCode).toBeLessThan(
       300,
@@ -218,7 +218,7 @@ describe('keyport run', { timeout: 180_000 }, () => {
     expect(rRevoked.stderr).toContain('401');
     expect(rRevoked.stderr + rRevoked.stdout).not.toContain(revoked.token.split('.')[2]);
 
-    // a key without code_view on that node
+    // a key without code_edit on that node
     const viewOnly = await issueKey(t, client, client, {
       projectId: C.projectId,
       permissions: { project: ['project_view'] },
@@ -227,7 +227,7 @@ describe('keyport run', { timeout: 180_000 }, () => {
     expect(r403.code).toBe(125);
     expect(r403.stdout).toBe('');
     expect(r403.stderr).toMatch(/access denied to the secrets of node \d+ of project \d+ \(403 FORBIDDEN/);
-    expect(r403.stderr).toContain('code_view');
+    expect(r403.stderr).toContain('code_edit');
     expect(r403.stderr).not.toContain(viewOnly.token.split('.')[2]);
 
     // another project (the key sees only its own), and a node that does not exist
@@ -236,7 +236,7 @@ describe('keyport run', { timeout: 180_000 }, () => {
     });
     expect(r404.code).toBe(125);
     expect(r404.stderr).toMatch(/was not found, or is not visible/);
-    // (the owner's session: project-wide code_view, so the missing node answers 404, not 403)
+    // (the owner's session: project-wide code_edit, so the missing node answers 404, not 403)
     const r404node = await run([...target(C.projectId, 999999), '--', 'node', '-e', marker], {
       KEYPORT_SESSION: client.cookie,
     });
