@@ -16,7 +16,7 @@ import { authPlugin } from './auth/plugin.js';
 import type { Config } from './config.js';
 import type { Ctx, Logger } from './context.js';
 import type { Db } from './db/dialect.js';
-import { isDatabaseUnavailable } from './db/errors.js';
+import { isDatabaseUnavailable, uniqueViolation } from './db/errors.js';
 import { AppError, errorBody } from './errors.js';
 import { type Clock, systemClock } from './lib/clock.js';
 import { safeEqual } from './lib/crypto.js';
@@ -150,6 +150,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     }
     const mapped = mapFastifyError(fe);
     if (mapped) return reply.code(mapped.status).send(errorBody(mapped));
+    const taken = uniqueViolation(fe);
+    if (taken) return reply.code(409).send(errorBody(new AppError(taken.code, taken.message)));
     if (isDatabaseUnavailable(fe)) {
       // Transient (database down, restarting, overloaded): tell the client to retry, not "bug".
       // The serializer logs type, code and message only: never the SQL or its parameters.

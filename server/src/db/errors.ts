@@ -72,3 +72,31 @@ export function describeDbError(err: unknown): string {
   if (Array.isArray(errors) && errors.length) return describeDbError(errors[0]);
   return (msg || 'unknown error').slice(0, 200);
 }
+
+/** What a unique constraint protects, by table: the resource named in the 409. */
+const UNIQUE_SUBJECT: Record<string, string> = {
+  roles: 'A role with this name exists in this project',
+  api_key_templates: 'A key template with this name exists in this project',
+  template_fields: 'An info field with this name exists in this template',
+  secrets: 'A secret with this name exists in this project',
+  users: 'An account with this email exists',
+  links: 'These nodes are linked already',
+  invitations: 'An invitation to this address is pending',
+};
+
+/**
+ * A unique-constraint violation (SQLite SQLITE_CONSTRAINT_UNIQUE / PostgreSQL 23505), as the
+ * message of the 409 it becomes; null for any other error. The services check names first; this
+ * settles the race two concurrent writers can still run into, the same way for every resource.
+ */
+export function uniqueViolation(err: unknown): { code: 'NAME_TAKEN' | 'EMAIL_TAKEN'; message: string } | null {
+  if (typeof err !== 'object' || err === null) return null;
+  const { code, message, table } = err as { code?: unknown; message?: unknown; table?: unknown };
+  let name: string | undefined;
+  if (code === '23505') name = typeof table === 'string' ? table : undefined;
+  else if (code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY')
+    name = typeof message === 'string' ? /failed: (\w+)\./.exec(message)?.[1] : undefined;
+  else return null;
+  const subject = (name && UNIQUE_SUBJECT[name]) || 'This already exists';
+  return { code: name === 'users' ? 'EMAIL_TAKEN' : 'NAME_TAKEN', message: subject };
+}

@@ -16,11 +16,15 @@ const toNode = (n: { id: number; project_id: number; name: string; kind: string;
   created_at: toIso(n.created_at),
 });
 
+/**
+ * Nodes of a project, optionally those whose name contains `search` in any letter case. Matched
+ * here rather than with LIKE: the dialects disagree on LIKE's case rules, escapes and non-ASCII
+ * folding, and a project graph is small.
+ */
 export async function listNodes(ctx: Ctx, projectId: number, search?: string) {
-  let q = ctx.k.selectFrom('nodes').selectAll().where('project_id', '=', projectId);
-  if (search) q = q.where('name', 'like', `%${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
-  const rows = await q.orderBy('id').execute();
-  return rows.map(toNode);
+  const rows = await ctx.k.selectFrom('nodes').selectAll().where('project_id', '=', projectId).orderBy('id').execute();
+  const needle = search?.toLocaleLowerCase('und');
+  return (needle ? rows.filter((r) => r.name.toLocaleLowerCase('und').includes(needle)) : rows).map(toNode);
 }
 
 export async function requireNode(ctx: Ctx, projectId: number, nodeId: number) {

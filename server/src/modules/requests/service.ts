@@ -203,6 +203,25 @@ export async function createRequest(ctx: Ctx, access: Access, actor: UserActor, 
   return result;
 }
 
+/**
+ * The one way a request leaves `pending` (approve, reject, cancel): a guarded update whose row
+ * count decides the race. Two managers deciding at once, or a decision racing a cancel, leave
+ * exactly one winner; the loser's transaction rolls back with nothing written or sent.
+ */
+async function leavePending(
+  q: Q,
+  requestId: number,
+  set: { status: 'approved' | 'rejected' | 'cancelled'; decided_at: number; decided_by?: number; reason?: string | null },
+): Promise<void> {
+  const done = await q
+    .updateTable('key_requests')
+    .set(set)
+    .where('id', '=', requestId)
+    .where('status', '=', 'pending')
+    .executeTakeFirst();
+  if (Number(done.numUpdatedRows) !== 1) throw new AppError('INVALID_STATE', 'The request was decided concurrently');
+}
+
 async function requireRequest(q: Q, projectId: number, requestId: number) {
   const r = await q
     .selectFrom('key_requests')
@@ -220,12 +239,7 @@ export async function cancelRequest(ctx: Ctx, access: Access, actor: UserActor, 
     if (r.user_id !== actor.userId) throw notFound('Request');
     if (r.status !== 'pending') throw new AppError('INVALID_STATE', `The request is already ${r.status}`);
     const now = ctx.clock.now();
-    await trx
-      .updateTable('key_requests')
-      .set({ status: 'cancelled', decided_at: now })
-      .where('id', '=', requestId)
-      .where('status', '=', 'pending')
-      .execute();
+    await leavePending(trx, requestId, { status: 'cancelled', decided_at: now });
     await audit(trx, ctx, access.projectId, actor, {
       action: 'key.request_cancelled',
       object_type: 'key_request',
@@ -273,14 +287,7 @@ export async function approveRequest(ctx: Ctx, access: Access, requestId: number
     const t = await trx.selectFrom('api_key_templates').selectAll().where('id', '=', r.template_id).executeTakeFirst();
     if (!t) throw new AppError('INVALID_STATE', 'The template of this request was deleted');
     const now = ctx.clock.now();
-    const claimed = await trx
-      .updateTable('key_requests')
-      .set({ status: 'approved', decided_at: now, decided_by: access.actor.userId })
-      .where('id', '=', requestId)
-      .where('status', '=', 'pending')
-      .executeTakeFirst();
-    if (Number(claimed.numUpdatedRows) !== 1)
-      throw new AppError('INVALID_STATE', 'The request was decided concurrently');
+    await leavePending(trx, requestId, { status: 'approved', decided_at: now, decided_by: access.actor.userId });
     const values = {
       project_id: projectId,
       template_id: t.id,
@@ -373,11 +380,12 @@ export async function rejectRequest(ctx: Ctx, access: Access, requestId: number,
     if (r.status !== 'pending') throw new AppError('INVALID_STATE', `The request is already ${r.status}`);
     const now = ctx.clock.now();
     const why = reason?.trim() || null;
-    await trx
-      .updateTable('key_requests')
-      .set({ status: 'rejected', reason: why, decided_at: now, decided_by: access.actor.userId })
-      .where('id', '=', requestId)
-      .execute();
+    await leavePending(trx, requestId, {
+      status: 'rejected',
+      reason: why,
+      decided_at: now,
+      decided_by: access.actor.userId,
+    });
     const t = await trx
       .selectFrom('api_key_templates')
       .select('name')

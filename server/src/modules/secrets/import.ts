@@ -83,7 +83,13 @@ export async function importApiKey(
     if (seen.has(it.name)) clashes.push(it.name);
     seen.add(it.name);
   }
-  if (clashes.length) throw nameTaken(clashes);
+  if (clashes.length) {
+    // only a template from before "token" was reserved can get here: say so rather than "exists"
+    throw new AppError(
+      'CONFLICT',
+      `The key's info fields would create ${clashes.join(', ')} twice (a field named "token"?); the project owner must rename that field`,
+    );
+  }
 
   const first = items[0] as Required<SecretInput>;
   first.value = await tokenForKey(ctx, key.id);

@@ -13,7 +13,8 @@ export interface Period {
 
 const MAX_RANGE_MS = 100 * 366 * DAY_MS;
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
-const DATETIME = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3}))?)?(Z|[+-]\d{2}:?\d{2})?$/;
+/** RFC 3339 (any number of fractional digits, `t`/`z` in either case) plus the common space separator. */
+const DATETIME = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?([Zz]|[+-]\d{2}:?\d{2})?$/;
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
@@ -149,7 +150,8 @@ export function parseInstant(text: string, name: string, tz: string | null): num
   if (!m) throw bad(name);
   const [y, mo, d, h, mi] = [Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4]), Number(m[5])];
   const sec = Number(m[6] ?? 0);
-  const ms = Number((m[7] ?? '0').padEnd(3, '0'));
+  // sub-millisecond digits are cut, not rounded: an instant never moves into the next millisecond
+  const ms = Number((m[7] ?? '0').padEnd(3, '0').slice(0, 3));
   if (
     mo < 1 ||
     mo > 12 ||
@@ -164,7 +166,7 @@ export function parseInstant(text: string, name: string, tz: string | null): num
   const zone = m[8];
   if (zone === undefined) return wallToUtc(y, mo, d, h, mi, sec, ms, tz);
   let offsetMin = 0;
-  if (zone !== 'Z') {
+  if (zone !== 'Z' && zone !== 'z') {
     const z = zone.replace(':', '');
     const sign = z[0] === '-' ? -1 : 1;
     offsetMin = sign * (Number(z.slice(1, 3)) * 60 + Number(z.slice(3, 5)));
