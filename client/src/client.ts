@@ -520,13 +520,14 @@ export class KeyportClient {
   }
 
   /**
-   * Makes bytes available to packages of this project: PUT /projects/:p/objects/:sha256, then a
-   * raw PUT to the returned signed URL unless the project already has them. Returns the file
-   * reference to put into a package's `files`.
+   * Makes bytes available to packages of one data layer: PUT /projects/:p/objects/:sha256, then a
+   * raw PUT to the returned signed URL unless the layer already holds them. The layer is
+   * `meta.layer`, else the caller's last layer (where a key holder's packages go). Returns the
+   * file reference to put into a package's `files`.
    */
   async uploadBytes(
     bytes: Uint8Array | string,
-    meta: { name: string; type?: string; isExecutable?: boolean; isBinary?: boolean },
+    meta: { name: string; type?: string; isExecutable?: boolean; isBinary?: boolean; layer?: Id },
   ): Promise<FileRef> {
     const data =
       typeof bytes === 'string' ? Buffer.from(bytes) : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -534,7 +535,9 @@ export class KeyportClient {
     const binary = meta.isBinary ?? looksBinary(data);
     const type =
       meta.type ?? MIME[path.extname(meta.name).toLowerCase()] ?? (binary ? 'application/x-binary' : 'text/plain');
-    const link = await this.call<string | null>('PUT', `/projects/${this.project}/objects/${hash}`);
+    const link = await this.call<string | null>('PUT', `/projects/${this.project}/objects/${hash}`, {
+      query: { data_layer_id: meta.layer },
+    });
     if (link !== null) {
       const res = await this.send(link, {
         method: 'PUT',

@@ -155,6 +155,7 @@ export async function runWorker(opts: WorkerOptions): Promise<WorkerStats> {
           ? f
           : await client.uploadBytes(f.content, {
               name: f.name,
+              layer, // objects are held per data layer: the one the result goes to
               ...(f.type ? { type: f.type } : {}),
               ...(f.isExecutable ? { isExecutable: true } : {}),
             }),

@@ -4,7 +4,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeProject, makeTestApp, signUp, type TestApp, type UserSession } from '../../server/test/helpers.js';
+import {
+  freePort,
+  makeProject,
+  makeTestApp,
+  signUp,
+  type TestApp,
+  type UserSession,
+} from '../../server/test/helpers.js';
 import { issueKey, makeProjectVisible } from '../../server/test/keys-helpers.js';
 import {
   KeyportClient,
@@ -28,11 +35,11 @@ let otherEnv: Record<string, string>;
 let tmp: string;
 
 beforeAll(async () => {
-  t = await makeTestApp();
-  await t.app.listen({ port: 0, host: '127.0.0.1' });
-  const addr = t.app.server.address();
-  if (!addr || typeof addr === 'string') throw new Error('no port');
-  server = `http://127.0.0.1:${addr.port}`;
+  // signed links (upload, download) are built on KEYPORT_PUBLIC_URL: the address we listen on
+  const port = await freePort();
+  server = `http://127.0.0.1:${port}`;
+  t = await makeTestApp({ env: { KEYPORT_PUBLIC_URL: server } });
+  await t.app.listen({ port, host: '127.0.0.1' });
   owner = await signUp(t.app, 'Owner');
   holder = await signUp(t.app, 'Holder');
   other = await signUp(t.app, 'Other');

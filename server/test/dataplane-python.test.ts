@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { raw, sha } from './dataplane-helpers.js';
-import { makeProject, makeTestApp, signUp, type TestApp, type UserSession } from './helpers.js';
+import { freePort, makeProject, makeTestApp, signUp, type TestApp, type UserSession } from './helpers.js';
 import { issueKey, makeProjectVisible } from './keys-helpers.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -25,11 +25,10 @@ let port: number;
 let workdir: string;
 
 beforeAll(async () => {
-  t = await makeTestApp();
-  await t.app.listen({ port: 0, host: '127.0.0.1' });
-  const addr = t.app.server.address();
-  if (!addr || typeof addr === 'string') throw new Error('no port');
-  port = addr.port;
+  // signed links (upload, download) are built on KEYPORT_PUBLIC_URL: the address we listen on
+  port = await freePort();
+  t = await makeTestApp({ env: { KEYPORT_PUBLIC_URL: `http://127.0.0.1:${port}` } });
+  await t.app.listen({ port, host: '127.0.0.1' });
   owner = await signUp(t.app, 'Owner');
   holder = await signUp(t.app, 'PyHolder');
   P = await makeProject(owner, 'Python');
@@ -61,7 +60,8 @@ function startWorker() {
         for (const pkg of page.items as { id: number; fields: { name: string; value: unknown }[] }[]) {
           const sum = pkg.fields.reduce((s, f) => s + (typeof f.value === 'number' ? f.value : 0), 0);
           const bytes = Buffer.from(`sum=${sum}\n`);
-          const link = (await owner.put(`${base}/objects/${sha(bytes)}`, undefined)).json();
+          // into the layer the result goes to: objects are held per layer
+          const link = (await owner.put(`${base}/objects/${sha(bytes)}?data_layer_id=${layer}`, undefined)).json();
           if (link) await raw(t.app, 'PUT', link, bytes, 'text/plain');
           const res = await owner.post(`${base}/nodes/${P.output}/packages?data_layer_id=${layer}`, {
             label: 'result',

@@ -175,7 +175,7 @@ export const packageRoutes: FastifyPluginAsync = async (app) => {
     async (req) => {
       const { p, n, id } = req.params as PackageParams;
       const access = await authorize(req, p, 'package_view', n);
-      return packages.listFiles(ctx, req, access, n, id);
+      return packages.listFiles(ctx, access, n, id);
     },
   );
 };

@@ -2,7 +2,6 @@
 // A package lives in one node and one data layer; its master is itself (no parents) or the
 // master of its first parent, so a result posted with parent_ids [input id] is found by
 // searching {master_id: input id}.
-import type { FastifyRequest } from 'fastify';
 import type { Access } from '../../auth/permissions.js';
 import type { Ctx } from '../../context.js';
 import { AppError, notFound } from '../../errors.js';
@@ -10,6 +9,7 @@ import { toIso } from '../../lib/clock.js';
 import { parseJson } from '../../lib/json.js';
 import { objectUrl } from '../../lib/signed-url.js';
 import { canSeeLayer, type LayerRow } from '../layers/service.js';
+import { heldObjects } from '../objects/service.js';
 
 export interface FileInput {
   name: string;
@@ -143,24 +143,15 @@ export async function createPackage(ctx: Ctx, access: Access, nodeId: number, la
 
   const files = (input.files ?? []).map((f) => ({ ...f, content_hash: f.content_hash.toLowerCase() }));
   for (const f of files) checkFileName(f.name);
-  const sizes = new Map<string, number>();
+  // Only objects this layer holds: the same refusal whether or not another layer has the bytes.
   const hashes = [...new Set(files.map((f) => f.content_hash))];
-  if (hashes.length) {
-    const found = await ctx.k
-      .selectFrom('project_objects')
-      .innerJoin('objects', 'objects.sha256', 'project_objects.sha256')
-      .select(['objects.sha256', 'objects.size'])
-      .where('project_objects.project_id', '=', projectId)
-      .where('project_objects.sha256', 'in', hashes)
-      .execute();
-    for (const o of found) sizes.set(o.sha256, Number(o.size));
-    const missing = hashes.filter((h) => !sizes.has(h));
-    if (missing.length) {
-      throw new AppError(
-        'INVALID_REFERENCE',
-        `Object(s) ${missing.slice(0, 5).join(', ')} not uploaded to this project (PUT /api/projects/${projectId}/objects/<sha256> first)`,
-      );
-    }
+  const sizes = await heldObjects(ctx, layer.id, hashes);
+  const missing = hashes.filter((h) => !sizes.has(h));
+  if (missing.length) {
+    throw new AppError(
+      'INVALID_REFERENCE',
+      `Object(s) ${missing.slice(0, 5).join(', ')} not uploaded to this data layer (PUT /api/projects/${projectId}/objects/<sha256>?data_layer_id=${layer.id} first)`,
+    );
   }
 
   const row = await ctx.k.transaction().execute(async (trx) => {
@@ -283,12 +274,10 @@ export async function getPackage(ctx: Ctx, access: Access, nodeId: number, packa
   return { ...toPackage(row), files: files.map(toFileMeta) };
 }
 
-/** Files with `content` = absolute signed, expiring download URL (no auth header needed). */
-export async function listFiles(ctx: Ctx, req: FastifyRequest, access: Access, nodeId: number, packageId: number) {
+/** Files with `content` = absolute signed, expiring download URL (no auth header needed), for the package's layer. */
+export async function listFiles(ctx: Ctx, access: Access, nodeId: number, packageId: number) {
   const row = await requirePackage(ctx, access, nodeId, packageId);
   const files = await filesOf(ctx, row.id);
-  return files.map((f) => ({
-    ...toFileMeta(f),
-    content: objectUrl(ctx, req, 'GET', f.content_hash, access.projectId),
-  }));
+  const scope = { projectId: access.projectId, layerId: row.data_layer_id };
+  return files.map((f) => ({ ...toFileMeta(f), content: objectUrl(ctx, 'GET', f.content_hash, scope) }));
 }
