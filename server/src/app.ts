@@ -21,7 +21,7 @@ import { AppError, errorBody } from './errors.js';
 import { type Clock, systemClock } from './lib/clock.js';
 import { safeEqual } from './lib/crypto.js';
 import { EventBus } from './lib/events.js';
-import { NAME_TEXT_PATTERN } from './lib/http.js';
+import { ErrorResponse, NAME_TEXT_PATTERN } from './lib/http.js';
 import { registerInputGuards } from './lib/input-guards.js';
 import type { MasterKey } from './lib/master-key.js';
 import { PgEventTransport } from './lib/pg-events.js';
@@ -165,6 +165,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return reply.code(500).send(errorBody(new AppError('INTERNAL', 'Internal error')));
   });
 
+  app.addSchema(ErrorResponse); // referenced by every route's documented error answers
   registerInputGuards(app); // JSON depth bound, no NUL in JSON strings or URLs (lib/input-guards.ts)
   await app.register(cookie);
   // before any plugin that adds routes, so every request carries the `actor` decoration
@@ -177,6 +178,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       new AppError('RATE_LIMITED', `Too many requests; retry in ${Math.ceil(context.ttl / 1000)} s`),
   });
   await app.register(swagger, {
+    // shared schemas keep their own names in components.schemas (ErrorResponse, not def-0)
+    refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },
     openapi: {
       info: { title: 'Keyport API', version: '0.1.0', description: 'API keys for project platforms' },
       components: {

@@ -1,5 +1,5 @@
 // Schemas and helpers shared by route modules.
-import { type Static, Type } from 'typebox';
+import { type Static, type TSchema, Type } from 'typebox';
 
 export const IdParam = Type.Integer({ minimum: 1, maximum: 2_147_483_647 });
 
@@ -24,9 +24,41 @@ export function paging(q: { page?: number; page_size?: number }): { limit: numbe
   return { limit, offset: (page - 1) * limit };
 }
 
-export const ErrorResponse = Type.Object({
-  error: Type.Object({ code: Type.String(), message: Type.String() }, { additionalProperties: true }),
-});
+/** Every error answer: `{error: {code, message, ...details}}` (details such as `field` or `conflicts`). */
+export const ErrorResponse = Type.Object(
+  {
+    error: Type.Object(
+      {
+        code: Type.String({ description: 'UPPER_SNAKE error code (server/src/errors.ts)' }),
+        message: Type.String(),
+      },
+      { additionalProperties: true },
+    ),
+  },
+  { $id: 'ErrorResponse', title: 'ErrorResponse' },
+);
+
+type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 429 | 503;
+const ERROR_REF = Type.Ref('ErrorResponse');
+
+/** Error answers a route documents: each status maps to the one ErrorResponse schema. */
+export function errors(...statuses: ErrorStatus[]): Record<number, typeof ERROR_REF> {
+  return Object.fromEntries(statuses.map((s) => [s, ERROR_REF]));
+}
+
+/** What any signed-in project route can answer besides its success. */
+export const PROJECT_ERRORS = errors(400, 401, 403, 404, 429, 503);
+
+/** `{total, items}` of a list endpoint. */
+export const Page = <T extends TSchema>(item: T) => Type.Object({ total: Type.Integer(), items: Type.Array(item) });
+
+/** An ISO 8601 timestamp, or null where the event has not happened. */
+export const Instant = Type.String({ format: 'date-time' });
+export const MaybeInstant = Type.Union([Instant, Type.Null()]);
+export const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+
+/** 204 No Content. */
+export const NoContent = Type.Null({ description: 'No content' });
 
 /**
  * Names people give things (users, projects, nodes, roles, templates): not blank, and no control

@@ -1,8 +1,10 @@
 // Invitations (F23): adding someone to a project is an offer they accept. The answer to the
 // inviting manager is the same whether or not an account holds the address, so inviting cannot be
 // used to learn who has an account; the invitee sees the project only after accepting.
+import type { Selectable } from 'kysely';
 import type { Access } from '../../auth/permissions.js';
 import type { Ctx } from '../../context.js';
+import type { InvitationsTable } from '../../db/schema.js';
 import { AppError, notFound } from '../../errors.js';
 import { toIso } from '../../lib/clock.js';
 import { parseJson } from '../../lib/json.js';
@@ -13,15 +15,7 @@ import { checkGrantableRoles, isOwner, ownerOnly } from './service.js';
 
 export const INVITATION_TTL_MS = 14 * 24 * 3600 * 1000;
 
-interface InvitationRow {
-  id: number;
-  project_id: number;
-  email: string;
-  role_ids: string;
-  status: string;
-  created_at: number;
-  expires_at: number;
-}
+type InvitationRow = Omit<Selectable<InvitationsTable>, 'invited_by' | 'decided_at'>;
 
 const toInvitation = (r: InvitationRow) => ({
   id: r.id,
@@ -168,8 +162,20 @@ export async function listMyInvitations(ctx: Ctx, userId: number) {
   return { total: items.length, items };
 }
 
-/** Accept or decline: only the holder of the invited address, only while it is pending and fresh. */
-export async function decideInvitation(ctx: Ctx, userId: number, invitationId: number, accept: boolean) {
+/** Accept: only the holder of the invited address, only while it is pending and fresh. */
+export async function acceptInvitation(ctx: Ctx, userId: number, invitationId: number) {
+  const membership = await decide(ctx, userId, invitationId, true);
+  if (!membership) throw notFound('Invitation');
+  return membership;
+}
+
+export async function declineInvitation(ctx: Ctx, userId: number, invitationId: number) {
+  await decide(ctx, userId, invitationId, false);
+  return { ok: true as const };
+}
+
+/** Marks the invitation decided; an acceptance adds the roles and returns the membership (null when declined). */
+async function decide(ctx: Ctx, userId: number, invitationId: number, accept: boolean) {
   const email = await emailOf(ctx, userId);
   return ctx.k.transaction().execute(async (trx) => {
     const inv = await trx
@@ -196,7 +202,7 @@ export async function decideInvitation(ctx: Ctx, userId: number, invitationId: n
         object_type: 'invitation',
         object_id: inv.id,
       });
-      return { ok: true as const };
+      return null;
     }
     // roles deleted since the invitation was sent are skipped; roles already held are kept
     const wanted = parseJson<number[]>(inv.role_ids, []);

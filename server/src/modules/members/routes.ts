@@ -6,39 +6,40 @@
 //   DELETE /projects/:p/invitations/:i          cancel one
 //   GET    /me/invitations                      invitations to my address
 //   POST   /me/invitations/:i/accept|decline
-import type { FastifyPluginAsync } from 'fastify';
-import { Type } from 'typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { authorize, authorizePerson, requireUser } from '../../auth/plugin.js';
-import { IdParam, ProjectParams } from '../../lib/http.js';
+import { errors, NoContent, PROJECT_ERRORS, ProjectParams } from '../../lib/http.js';
 import * as invitations from './invitations.js';
+import * as S from './schemas.js';
 import * as members from './service.js';
 
-const RoleIds = Type.Array(IdParam, { maxItems: 100 });
 /** Invitations are rare; a bound per person keeps the endpoint from being a mail cannon or a probe. */
 const INVITE_LIMIT = { max: 30, timeWindow: '10 minutes' };
+const ME_ERRORS = errors(400, 401, 403, 404, 409, 503);
 
-export const memberRoutes: FastifyPluginAsync = async (app) => {
+export const memberRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { ctx } = app;
   const tags = ['members'];
 
-  app.get('/projects/:p/members', { schema: { tags, params: ProjectParams } }, async (req) => {
-    const { p } = req.params as ProjectParams;
-    return members.listMembers(ctx, await authorize(req, p));
-  });
+  app.get(
+    '/projects/:p/members',
+    { schema: { tags, params: ProjectParams, response: { 200: S.MemberList, ...PROJECT_ERRORS } } },
+    async (req) => members.listMembers(ctx, await authorize(req, req.params.p)),
+  );
 
   app.put(
     '/projects/:p/members/:user_id',
     {
       schema: {
         tags,
-        params: Type.Object({ p: IdParam, user_id: IdParam }),
-        body: Type.Object({ role_ids: RoleIds }),
+        params: S.MemberParams,
+        body: S.SetRoles,
+        response: { 200: S.MemberRoles, ...PROJECT_ERRORS, ...errors(409) },
       },
     },
     async (req) => {
-      const { p, user_id } = req.params as { p: number; user_id: number };
-      const access = await authorizePerson(req, p, 'project_manage');
-      return members.setMemberRoles(ctx, access, user_id, (req.body as { role_ids: number[] }).role_ids);
+      const access = await authorizePerson(req, req.params.p, 'project_manage');
+      return members.setMemberRoles(ctx, access, req.params.user_id, req.body.role_ids);
     },
   );
 
@@ -47,11 +48,10 @@ export const memberRoutes: FastifyPluginAsync = async (app) => {
     {
       schema: {
         tags,
+        description: 'Invites an address; the answer is the same whether or not an account holds it',
         params: ProjectParams,
-        body: Type.Object({
-          email: Type.String({ format: 'email', maxLength: 254 }),
-          role_ids: Type.Array(IdParam, { minItems: 1, maxItems: 100 }),
-        }),
+        body: S.Invite,
+        response: { 201: S.Invitation, ...PROJECT_ERRORS, ...errors(409) },
       },
       config: {
         rateLimit: {
@@ -61,36 +61,40 @@ export const memberRoutes: FastifyPluginAsync = async (app) => {
       },
     },
     async (req, reply) => {
-      const access = await authorizePerson(req, (req.params as ProjectParams).p, 'project_manage');
-      const { email, role_ids } = req.body as { email: string; role_ids: number[] };
-      return reply.code(201).send(await invitations.invite(ctx, access, email, role_ids));
+      const access = await authorizePerson(req, req.params.p, 'project_manage');
+      return reply.code(201).send(await invitations.invite(ctx, access, req.body.email, req.body.role_ids));
     },
   );
 
-  app.get('/projects/:p/invitations', { schema: { tags, params: ProjectParams } }, async (req) => {
-    const access = await authorizePerson(req, (req.params as ProjectParams).p, 'project_manage');
-    return invitations.listProjectInvitations(ctx, access);
-  });
+  app.get(
+    '/projects/:p/invitations',
+    { schema: { tags, params: ProjectParams, response: { 200: S.ProjectInvitationList, ...PROJECT_ERRORS } } },
+    async (req) => invitations.listProjectInvitations(ctx, await authorizePerson(req, req.params.p, 'project_manage')),
+  );
 
   app.delete(
     '/projects/:p/invitations/:i',
-    { schema: { tags, params: Type.Object({ p: IdParam, i: IdParam }) } },
+    { schema: { tags, params: S.InvitationParams, response: { 204: NoContent, ...PROJECT_ERRORS } } },
     async (req, reply) => {
-      const { p, i } = req.params as { p: number; i: number };
-      await invitations.cancelInvitation(ctx, await authorizePerson(req, p, 'project_manage'), i);
-      return reply.code(204).send();
+      await invitations.cancelInvitation(ctx, await authorizePerson(req, req.params.p, 'project_manage'), req.params.i);
+      return reply.code(204).send(null);
     },
   );
 
-  app.get('/me/invitations', { schema: { tags } }, async (req) =>
-    invitations.listMyInvitations(ctx, requireUser(req).userId),
+  app.get(
+    '/me/invitations',
+    { schema: { tags, response: { 200: S.MyInvitationList, ...ME_ERRORS } } },
+    async (req) => invitations.listMyInvitations(ctx, requireUser(req).userId),
   );
 
-  const Decide = { schema: { tags, params: Type.Object({ i: IdParam }) } };
-  app.post('/me/invitations/:i/accept', Decide, async (req) =>
-    invitations.decideInvitation(ctx, requireUser(req).userId, (req.params as { i: number }).i, true),
+  app.post(
+    '/me/invitations/:i/accept',
+    { schema: { tags, params: S.MyInvitationParams, response: { 200: S.Accepted, ...ME_ERRORS } } },
+    async (req) => invitations.acceptInvitation(ctx, requireUser(req).userId, req.params.i),
   );
-  app.post('/me/invitations/:i/decline', Decide, async (req) =>
-    invitations.decideInvitation(ctx, requireUser(req).userId, (req.params as { i: number }).i, false),
+  app.post(
+    '/me/invitations/:i/decline',
+    { schema: { tags, params: S.MyInvitationParams, response: { 200: S.Declined, ...ME_ERRORS } } },
+    async (req) => invitations.declineInvitation(ctx, requireUser(req).userId, req.params.i),
   );
 };

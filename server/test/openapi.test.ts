@@ -1,0 +1,44 @@
+// The typed contract: every operation in the OpenAPI document declares its success answer and its
+// error answers (the one ErrorResponse schema), so the UI and the client can take their types from it.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeTestApp, type TestApp } from './helpers.js';
+
+let t: TestApp;
+let doc: {
+  paths: Record<string, Record<string, { responses?: Record<string, { content?: Record<string, { schema?: unknown }> }> }>>;
+  components?: { schemas?: Record<string, unknown> };
+};
+
+beforeAll(async () => {
+  t = await makeTestApp();
+  doc = (await t.app.inject({ method: 'GET', url: '/api/openapi.json' })).json();
+});
+afterAll(() => t.close());
+
+const METHODS = ['get', 'post', 'put', 'patch', 'delete'];
+
+describe('OpenAPI document', () => {
+  it('documents a success and an error answer for every operation', () => {
+    const ops: string[] = [];
+    const missing: string[] = [];
+    for (const [path, item] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(item)) {
+        if (!METHODS.includes(method)) continue;
+        ops.push(`${method.toUpperCase()} ${path}`);
+        const responses = op.responses ?? {};
+        const success = Object.entries(responses).some(
+          ([code, r]) => /^2/.test(code) && (code === '204' || r.content?.['application/json']?.schema !== undefined),
+        );
+        const error = Object.entries(responses).some(
+          ([code, r]) =>
+            /^[45]/.test(code) &&
+            JSON.stringify(r.content?.['application/json']?.schema ?? {}).includes('#/components/schemas/ErrorResponse'),
+        );
+        if (!success || !error) missing.push(`${method.toUpperCase()} ${path}${success ? '' : ' (no success)'}${error ? '' : ' (no error)'}`);
+      }
+    }
+    expect(doc.components?.schemas?.ErrorResponse).toBeDefined();
+    expect(ops.length).toBeGreaterThan(60);
+    expect(missing, `${missing.length} of ${ops.length} operations undocumented`).toEqual([]);
+  });
+});
