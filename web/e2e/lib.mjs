@@ -98,3 +98,41 @@ export async function createProject(page, name, description = '') {
   await page.waitForURL(/\/projects\/\d+\/about$/);
   return Number(/\/projects\/(\d+)\//.exec(page.url())[1]);
 }
+
+/** Text with the locale's grouping spaces (NBSP, narrow NBSP) as plain spaces. */
+export const plain = (s) => (s ?? '').replace(/[\u00a0\u202f]/g, ' ').trim();
+
+/** Opens the bell and returns the newest notification's kind, title and body as shown. */
+export async function newestNotification(page) {
+  await page.locator(tid('notifications-bell')).click();
+  const item = page.locator(tid('notification-item')).first();
+  await item.waitFor();
+  return {
+    item,
+    kind: await item.getAttribute('data-kind'),
+    title: plain(await item.locator(tid('notification-title')).textContent()),
+    body: plain(await item.locator(tid('notification-body')).textContent()),
+  };
+}
+
+/** Signs in through the login form and waits for the project list. */
+export async function signIn(page, { email, password }) {
+  await page.goto('/login');
+  await fill(page, tid('login-email'), email);
+  await fill(page, tid('login-password'), password);
+  await page.locator(tid('login-submit')).click();
+  await page.waitForURL(/\/projects$/);
+}
+
+/** Opens the account menu and picks one of its items. */
+export async function accountMenu(page, item) {
+  await page.locator(tid('user-menu')).click();
+  await page.locator(tid(item)).click();
+}
+
+/** The project page's drawer items shown, by section name (about, graph, secrets, …). */
+export async function navItems(page) {
+  await page.locator(tid('nav-about')).waitFor();
+  const ids = await page.locator('[data-testid^="nav-"]').evaluateAll((els) => els.map((e) => e.dataset.testid));
+  return ids.map((id) => id.replace(/^nav-/, ''));
+}

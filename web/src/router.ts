@@ -8,6 +8,7 @@ export const router = createRouter({
     { path: '/login', name: 'login', component: () => import('./pages/LoginPage.vue'), meta: { public: true } },
     { path: '/signup', name: 'signup', component: () => import('./pages/SignupPage.vue'), meta: { public: true } },
     { path: '/projects', name: 'projects', component: () => import('./pages/ProjectsPage.vue') },
+    { path: '/invitations', name: 'invitations', component: () => import('./pages/InvitationsPage.vue') },
     {
       path: '/projects/:p(\\d+)',
       component: () => import('./pages/ProjectPage.vue'),

@@ -8,6 +8,9 @@ import {
   assert,
   createProject,
   fill,
+  navItems,
+  newestNotification,
+  plain,
   selectOption,
   setLanguage,
   signUp,
@@ -33,6 +36,7 @@ const TEXT = {
     cost: '0.75',
     quota1000: '1,000 requests / month',
     quotaInvalid: /whole number of at least 1/,
+    noAccess: /You do not have access to this page/,
     newRequestTitle: 'New API key request',
     newRequestBody: (client, tpl, project) =>
       `${client.name} (${client.email}) requests the API key "${tpl}" of project "${project}".`,
@@ -55,6 +59,7 @@ const TEXT = {
     cost: '0,75',
     quota1000: '1 000 запросов в месяц',
     quotaInvalid: /Целое число не меньше 1/,
+    noAccess: /У вас нет доступа к этой странице/,
     newRequestTitle: 'Новый запрос API-ключа',
     newRequestBody: (client, tpl, project) =>
       `${client.name} (${client.email}) запрашивает API-ключ «${tpl}» проекта «${project}».`,
@@ -63,22 +68,6 @@ const TEXT = {
       `Ваш API-ключ «${tpl}» проекта «${project}» отозван. Он больше не работает; можно запросить новый.`,
   },
 };
-
-/** Text with the locale's grouping spaces (NBSP, narrow NBSP) as plain spaces. */
-const plain = (s) => (s ?? '').replace(/[\u00a0\u202f]/g, ' ').trim();
-
-/** Opens the bell and returns the newest notification's kind, title and body as shown. */
-async function newestNotification(page) {
-  await page.locator(tid('notifications-bell')).click();
-  const item = page.locator(tid('notification-item')).first();
-  await item.waitFor();
-  return {
-    item,
-    kind: await item.getAttribute('data-kind'),
-    title: plain(await item.locator(tid('notification-title')).textContent()),
-    body: plain(await item.locator(tid('notification-body')).textContent()),
-  };
-}
 
 function lifecycle(lang) {
   const L = TEXT[lang];
@@ -153,7 +142,26 @@ function lifecycle(lang) {
       await o.locator(tid('nav-api-keys')).click();
       await o.locator(tid('template-create')).click();
       await fill(o, tid('template-new-name'), 'Calculator key');
-      await selectOption(o, tid('template-new-role'), 'api-client');
+      if (lang === 'en') {
+        // a key never holds project_manage: the owner role is listed but cannot be chosen
+        await o.locator(tid('template-new-role')).click();
+        const ownerOption = o.locator('.v-overlay--active .v-list-item').filter({ hasText: 'owner' }).first();
+        await ownerOption.waitFor();
+        assert(
+          /v-list-item--disabled/.test((await ownerOption.getAttribute('class')) ?? ''),
+          'the owner role is disabled in the template dialog',
+        );
+        assert(
+          /Manage project/.test(await ownerOption.textContent()),
+          'the disabled role says why (holds "Manage project")',
+        );
+        await o.locator('.v-overlay--active .v-list-item').filter({ hasText: 'api-client' }).first().click();
+        await o
+          .locator('.v-select__content')
+          .first()
+          .waitFor({ state: 'hidden' })
+          .catch(() => undefined);
+      } else await selectOption(o, tid('template-new-role'), 'api-client');
       // monthly quota per key: not a whole number ≥ 1 → a message and no CREATE; 1000 → sent as a number
       for (const bad of ['1.5', '0']) {
         await fill(o, tid('template-new-quota'), bad);
@@ -235,6 +243,21 @@ function lifecycle(lang) {
       const shownQuota = plain(await keyTile.locator(tid('key-quota')).textContent());
       assert(shownQuota === L.quota1000, `the requester sees the quota: "${shownQuota}"`);
       assert((await c.locator(tid('danger-zone')).count()) === 0, 'no danger zone without project_manage');
+      // a visitor (the public role: project_view) sees About and Graph only
+      const visitorNav = await navItems(c);
+      assert(
+        visitorNav.join(',') === 'about,graph',
+        `visitor navigation is About and Graph, got ${visitorNav.join(',')}`,
+      );
+      // a typed URL of a managers' page says so instead of showing an empty page (and no "New template")
+      await c.goto(`/projects/${projectId}/api-keys`);
+      const denied = c.locator(tid('no-access'));
+      await denied.waitFor();
+      assert(L.noAccess.test(await denied.textContent()), 'no-access text');
+      assert((await denied.textContent()).includes('project_manage'), 'the page names the permission it needs');
+      assert((await c.locator(tid('template-create')).count()) === 0, 'a visitor has no "New template" button');
+      await c.goto(`/projects/${projectId}/about`);
+      await keyTile.waitFor();
       await withResponse(c, 'POST', /\/requests$/, () => keyTile.locator(tid('key-request')).click());
       await waitUntil('tile pending', async () => (await keyTile.getAttribute('data-state')) === 'pending');
       assert(L.waiting.test(await keyTile.locator(tid('key-state')).textContent()), 'waiting text');
@@ -292,6 +315,31 @@ function lifecycle(lang) {
           'confirmation names 1 key',
         );
         await o.locator(tid('confirm-cancel')).click();
+
+        // the api-client role now has a live key: widening it asks first, naming what is added
+        await o.locator(tid('nav-permissions')).click();
+        const apiTile = o.locator('[data-role="role-tile"][data-name="api-client"]');
+        await waitUntil('the role counts its live key', async () =>
+          /1 active key/.test((await apiTile.locator(tid('role-live-keys')).textContent()) ?? ''),
+        );
+        await apiTile.locator(tid('role-permissions')).click();
+        await o.locator(`${tid('perm-project-graph_view')} input`).check();
+        await o.locator(tid('permissions-save')).click();
+        const widen = o.locator(tid('widen-card'));
+        await widen.waitFor();
+        const widenText = plain(await widen.locator(tid('confirm-text')).textContent());
+        assert(
+          widenText === 'This gives 1 active API key these additional permissions:',
+          `widening text "${widenText}"`,
+        );
+        assert(
+          plain(await widen.locator(tid('widen-list')).textContent()) === 'View graph',
+          'the added permission is listed',
+        );
+        await withResponse(o, 'PATCH', /\/roles\/\d+$/, () => widen.locator(tid('confirm-ok')).click());
+        await o.locator(tid('permissions-dialog')).waitFor({ state: 'hidden' });
+        await o.locator(tid('nav-api-keys')).click();
+        await o.locator(tid('api-keys-panel')).waitFor();
       }
 
       // ---------- client: Received → copy token to the clipboard ----------

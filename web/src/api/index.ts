@@ -3,10 +3,12 @@
 import { http } from './http.js';
 import type {
   GraphNode,
+  Invitation,
   IssuedKey,
   KeyRequest,
   Link,
   Member,
+  MyInvitation,
   MyKey,
   Notification,
   Offer,
@@ -14,6 +16,7 @@ import type {
   Project,
   Role,
   Secret,
+  SessionsEnded,
   Template,
   TemplateField,
   UsagePoint,
@@ -37,6 +40,11 @@ export const auth = {
   signup: (email: string, password: string, name: string) =>
     http.post<Session>('/auth/signup', { email, password, name }),
   logout: () => http.post<{ ok: boolean }>('/auth/logout'),
+  /** ends every OTHER session of mine; 401 INVALID_CREDENTIALS for a wrong current password */
+  changePassword: (current_password: string, new_password: string) =>
+    http.post<SessionsEnded>('/auth/password', { current_password, new_password }),
+  /** ends every session of mine, this one included */
+  logoutAll: () => http.post<SessionsEnded>('/auth/logout-all'),
 };
 
 export const projects = {
@@ -70,8 +78,13 @@ export const roles = {
 
 export const members = {
   list: async (p: number) => items(await http.get<Page<Member>>(`${P(p)}/members`)),
+  /** `role_ids: []` removes the member */
   setRoles: (p: number, userId: number, role_ids: number[]) => http.put(`${P(p)}/members/${userId}`, { role_ids }),
-  add: (p: number, email: string, role_ids: number[]) => http.post(`${P(p)}/members`, { email, role_ids }),
+  /** the same answer whether or not an account exists for the email */
+  invite: (p: number, email: string, role_ids: number[]) =>
+    http.post<Invitation>(`${P(p)}/members`, { email, role_ids }),
+  invitations: async (p: number) => items(await http.get<Page<Invitation>>(`${P(p)}/invitations`)),
+  cancelInvitation: (p: number, i: number) => http.del(`${P(p)}/invitations/${i}`),
 };
 
 export type TemplatePatch = {
@@ -185,6 +198,9 @@ export const me = {
   token: (k: number) => http.get<{ token: string }>(`/me/api-keys/${k}/token`),
   notifications: async () => items(await http.get<Page<Notification>>('/me/notifications', { page_size: 50 })),
   markRead: (ids: number[]) => http.post('/me/notifications/read', { ids }),
+  invitations: async () => items(await http.get<Page<MyInvitation>>('/me/invitations')),
+  acceptInvitation: (i: number) => http.post<{ project_id: number; role_ids: number[] }>(`/me/invitations/${i}/accept`),
+  declineInvitation: (i: number) => http.post<{ ok: boolean }>(`/me/invitations/${i}/decline`),
 };
 
 function normMyKey(raw: MyKey & Record<string, unknown>): MyKey {

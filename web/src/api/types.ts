@@ -23,6 +23,8 @@ export interface Project {
   created_at: string;
   permissions?: Permissions;
   currency?: string;
+  /** the caller holds the project's owner role (only owners delete the project, grant the owner role) */
+  is_owner?: boolean;
 }
 
 export type NodeKind = 'input' | 'compute' | 'output';
@@ -52,11 +54,47 @@ export interface Role {
   is_public: boolean;
   is_owner: boolean;
   permissions: Permissions;
+  /** active API keys issued with this role (they gain whatever the role gains) */
+  live_keys?: number;
 }
 
+/** A member as listed: `email` only when the caller has project_manage. */
 export interface Member {
-  user: User;
+  user: { id: number; name: string; email?: string };
   role_ids: number[];
+}
+
+export interface PersonRef {
+  id: number;
+  name: string;
+}
+
+/** A pending invitation of a project, as its managers see it. */
+export interface Invitation {
+  id: number;
+  project_id: number;
+  email: string;
+  role_ids: number[];
+  status: 'pending' | 'accepted' | 'declined' | 'cancelled' | 'expired';
+  created_at: string;
+  expires_at: string;
+  invited_by?: PersonRef;
+}
+
+/** An invitation addressed to me. */
+export interface MyInvitation {
+  id: number;
+  project: PersonRef;
+  roles: PersonRef[];
+  invited_by: PersonRef;
+  created_at: string;
+  expires_at: string;
+}
+
+/** Answer of a password change or a sign-out everywhere. */
+export interface SessionsEnded {
+  ok: boolean;
+  ended_sessions: number;
 }
 
 export interface TemplateField {

@@ -15,7 +15,7 @@ export function notificationText(n: Notification, t: T, te: (key: string) => boo
   const params = n.params && typeof n.params === 'object' ? n.params : null;
   if (params && te(bodyKey)) {
     // the message names every parameter it uses; a missing one shows as empty, not as "{name}"
-    const named = { requester: '', email: '', template: '', project: '', ...params };
+    const named = { requester: '', email: '', template: '', project: '', inviter: '', ...params };
     const reason = params.reason ? ` ${t('notifications.reason', { reason: params.reason })}` : '';
     return { title, body: `${t(bodyKey, named)}${reason}` };
   }

@@ -52,5 +52,17 @@ export const useAuthStore = defineStore('auth', () => {
     }
   }
 
-  return { user, ready, login, signup, logout, forget };
+  /** Keeps this session; the server ends every other one. Resolves to how many it ended. */
+  async function changePassword(current: string, next: string) {
+    return (await authApi.changePassword(current, next)).ended_sessions;
+  }
+
+  /** Ends every session of mine, this one too. Resolves to how many were ended. */
+  async function logoutAll() {
+    const { ended_sessions } = await authApi.logoutAll();
+    forget();
+    return ended_sessions;
+  }
+
+  return { user, ready, login, signup, logout, logoutAll, changePassword, forget };
 });
