@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { loadUserAccess } from './auth/access.js';
+import { ensurePrivateDir, PRIVATE_FILE_MODE, tighten } from './lib/data-dir.js';
 import { signUp } from './modules/accounts/service.js';
 import { createLink, createNode } from './modules/nodes/service.js';
 import { createProject } from './modules/projects/service.js';
@@ -88,8 +89,9 @@ export async function seedDemo(app: FastifyInstance): Promise<DemoInfo | null> {
   ];
   // Kept next to the database (0600) so the printed passwords can be found again.
   const file = path.join(ctx.config.dataDir, 'demo-credentials.txt');
-  fs.mkdirSync(ctx.config.dataDir, { recursive: true });
-  fs.writeFileSync(file, `${credentials.join('\n')}\n`, { mode: 0o600 });
+  ensurePrivateDir(ctx.config.dataDir);
+  fs.writeFileSync(file, `${credentials.join('\n')}\n`, { mode: PRIVATE_FILE_MODE });
+  tighten(file, PRIVATE_FILE_MODE); // the mode above applies to a new file only
   console.log(
     [
       '',

@@ -28,6 +28,16 @@ declare module 'fastify' {
 
 const invalidKey = () => new AppError('INVALID_KEY', 'The API key is missing, invalid, expired or revoked');
 
+/** How many Authorization headers the request carried (rawHeaders: name, value, name, value …). */
+function authorizationHeaders(raw: string[]): number {
+  let n = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
+    if (name.length === 13 && name.toLowerCase() === 'authorization') n++;
+  }
+  return n;
+}
+
 export const authPlugin = fp(async (app: FastifyInstance) => {
   app.decorateRequest('actor', null);
 
@@ -39,6 +49,11 @@ export const authPlugin = fp(async (app: FastifyInstance) => {
     if (!url.startsWith('/api/') || url.startsWith('/api/objects/')) return done();
     const authz = req.headers.authorization;
     if (authz !== undefined) {
+      // Node keeps the first of several Authorization headers and drops the others: a proxy or
+      // another parser may pick a different one, so a request carrying two is refused outright.
+      if (authorizationHeaders(req.raw.rawHeaders) > 1) {
+        return done(new AppError('VALIDATION_FAILED', 'Send one Authorization header'));
+      }
       // The scheme name is case-insensitive (RFC 9110 §11.1); the common spelling is checked first.
       if (authz.length > MAX_TOKEN_LENGTH + 7 || !(authz.startsWith('Bearer ') || /^bearer /i.test(authz))) {
         return done(invalidKey());

@@ -1,9 +1,9 @@
 // Opens the database: embedded SQLite (WAL) by default, PostgreSQL when a postgres:// URL is given.
-import fs from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
+import { ensurePrivateDir, ensurePrivateFile, PRIVATE_FILE_MODE, tighten } from '../lib/data-dir.js';
 import type { Database } from './schema.js';
 
 export type DialectName = 'sqlite' | 'postgres';
@@ -53,8 +53,11 @@ export function openDb(opts: OpenDbOptions): Db {
     const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return { kysely, dialect: 'postgres', pool, pgConfig, file: null, close: () => kysely.destroy() };
   }
-  fs.mkdirSync(opts.dataDir, { recursive: true });
+  ensurePrivateDir(opts.dataDir);
   const file = path.join(opts.dataDir, opts.sqliteFile ?? 'keyport.db');
+  // 0600 before SQLite opens it: SQLite creates -wal and -shm with the database file's mode
+  ensurePrivateFile(file);
+  for (const side of ['-wal', '-shm']) tighten(file + side, PRIVATE_FILE_MODE);
   const sqlite = new SQLite(file);
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = NORMAL');

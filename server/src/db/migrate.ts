@@ -7,6 +7,9 @@ import { keyDirectory } from './migrations/005_key_directory.js';
 import { templateQuota } from './migrations/006_template_quota.js';
 import { notificationParams } from './migrations/007_notification_params.js';
 import { rateLimits } from './migrations/008_rate_limits.js';
+import { invitations } from './migrations/009_invitations.js';
+import { layerObjects } from './migrations/010_layer_objects.js';
+import { loginFailures } from './migrations/011_login_failures.js';
 
 /** Migrations are factories of the dialect so one file can pick `serial` vs `autoincrement`, `bytea` vs `blob`. */
 export type MigrationFactory = (dialect: DialectName) => Migration;
@@ -19,6 +22,9 @@ const MIGRATIONS: Record<string, MigrationFactory> = {
   '006_template_quota': templateQuota,
   '007_notification_params': notificationParams,
   '008_rate_limits': rateLimits,
+  '009_invitations': invitations,
+  '010_layer_objects': layerObjects,
+  '011_login_failures': loginFailures,
 };
 
 class StaticProvider implements MigrationProvider {

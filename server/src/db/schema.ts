@@ -262,6 +262,20 @@ export interface AuditLogTable {
   created_at: number;
 }
 
+export interface InvitationsTable {
+  id: Id;
+  project_id: number;
+  /** normalized (lower-case) address; the invitee is whoever holds an account with it */
+  email: string;
+  /** JSON array of role ids */
+  role_ids: string;
+  invited_by: number;
+  status: 'pending' | 'accepted' | 'declined' | 'cancelled';
+  created_at: number;
+  expires_at: number;
+  decided_at: number | null;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -280,6 +294,7 @@ export interface Database {
   package_files: PackageFilesTable;
   objects: ObjectsTable;
   project_objects: ProjectObjectsTable;
+  layer_objects: LayerObjectsTable;
   usage_buckets: UsageBucketsTable;
   usage_batches: UsageBatchesTable;
   secrets: SecretsTable;
@@ -287,4 +302,23 @@ export interface Database {
   notifications: NotificationsTable;
   outbox: OutboxTable;
   audit_log: AuditLogTable;
+  invitations: InvitationsTable;
+  login_failures: LoginFailuresTable;
+}
+
+export interface LoginFailuresTable {
+  /** SHA-256 (base64url) of the normalized email: unknown emails are counted like known ones */
+  key: string;
+  /** consecutive wrong passwords (reset by a successful login) */
+  failures: number;
+  /** no attempt is checked before this time (epoch ms; 0 = not locked) */
+  locked_until: number;
+  last_failure_at: number;
+}
+
+/** Which data layers hold an object (migration 010): may reference it, get null from PUT objects. */
+export interface LayerObjectsTable {
+  data_layer_id: number;
+  sha256: string;
+  created_at: number;
 }

@@ -5,6 +5,8 @@
 // - NUL characters are refused in JSON strings and in URLs: PostgreSQL text cannot hold them
 //   (a 500 there, silently accepted by SQLite), and secrets become environment variables, which
 //   cannot hold them either.
+// - JSON bodies must be valid UTF-8: decoding them as text replaced bad bytes with U+FFFD.
+import { isUtf8 } from 'node:buffer';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../errors.js';
 
@@ -35,8 +37,15 @@ const JSON_NUL = /(?:^|[^\\])(?:\\\\)*\\u0000/;
 export function registerInputGuards(app: FastifyInstance): void {
   const parse = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
-    const text = typeof body === 'string' ? body : body.toString('utf8');
+  // Read as bytes: decoding to a string first would silently turn invalid UTF-8 into U+FFFD
+  // (stored as such); JSON text must be UTF-8 (RFC 8259 §8.1), so anything else is malformed.
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body, done) => {
+    const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+    if (!isUtf8(bytes)) {
+      done(new AppError('MALFORMED_JSON', 'Request body is not valid UTF-8'), undefined);
+      return;
+    }
+    const text = bytes.toString('utf8');
     if (jsonTooDeep(text)) {
       done(new AppError('VALIDATION_FAILED', `JSON nested deeper than ${MAX_JSON_DEPTH} levels`), undefined);
       return;

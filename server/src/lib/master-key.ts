@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { sha256hex } from './crypto.js';
+import { ensurePrivateDir, PRIVATE_FILE_MODE, tighten } from './data-dir.js';
 
 export interface MasterKey {
   readonly key: Buffer;
@@ -20,13 +21,14 @@ export function loadMasterKey(configured: string | null, dataDir: string): { mas
   if (configured) return { master: masterKeyFrom(Buffer.from(configured, 'base64')), generated: false };
   const file = path.join(dataDir, 'master.key');
   if (fs.existsSync(file)) {
+    tighten(file, PRIVATE_FILE_MODE);
     const text = fs.readFileSync(file, 'utf8').trim();
     const bytes = Buffer.from(text, 'base64');
     if (bytes.length !== 32) throw new Error(`${file} does not hold a 32-byte base64 master key`);
     return { master: masterKeyFrom(bytes), generated: false };
   }
-  fs.mkdirSync(dataDir, { recursive: true });
+  ensurePrivateDir(dataDir);
   const bytes = randomBytes(32);
-  fs.writeFileSync(file, `${bytes.toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
+  fs.writeFileSync(file, `${bytes.toString('base64')}\n`, { mode: PRIVATE_FILE_MODE, flag: 'wx' });
   return { master: masterKeyFrom(bytes), generated: true };
 }

@@ -6,6 +6,9 @@ export const findUserByEmail = (q: Q, email: string) =>
 export const findUserById = (q: Q, id: number) =>
   q.selectFrom('users').select(['id', 'email', 'name', 'created_at']).where('id', '=', id).executeTakeFirst();
 
+export const findCredentialsById = (q: Q, id: number) =>
+  q.selectFrom('users').select(['email', 'password_hash']).where('id', '=', id).executeTakeFirst();
+
 export async function insertUser(q: Q, u: { email: string; name: string; password_hash: string; created_at: number }) {
   const row = await q.insertInto('users').values(u).returning('id').executeTakeFirstOrThrow();
   return row.id;
@@ -31,3 +34,14 @@ export const deleteSession = (q: Q, id: number) => q.deleteFrom('sessions').wher
 
 export const deleteExpiredSessions = (q: Q, now: number) =>
   q.deleteFrom('sessions').where('expires_at', '<=', now).execute();
+
+export const updatePasswordHash = (q: Q, id: number, password_hash: string) =>
+  q.updateTable('users').set({ password_hash }).where('id', '=', id).execute();
+
+/** Deletes the user's sessions (all, or all but `keep`); the number deleted. */
+export async function deleteUserSessions(q: Q, userId: number, keep?: number): Promise<number> {
+  let del = q.deleteFrom('sessions').where('user_id', '=', userId);
+  if (keep !== undefined) del = del.where('id', '!=', keep);
+  const r = await del.executeTakeFirst();
+  return Number(r.numDeletedRows);
+}

@@ -2,17 +2,36 @@ import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import { requireActor, requireUser, SESSION_COOKIE } from '../../auth/plugin.js';
 import { AppError } from '../../errors.js';
+import { NameText } from '../../lib/http.js';
+import { AccountLocked } from './login-failures.js';
 import * as accounts from './service.js';
+
+/** A locked account's 429 carries Retry-After like the other throttles. */
+async function withRetryAfter<T>(reply: FastifyReply, work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (err) {
+    if (err instanceof AccountLocked) reply.header('retry-after', String(err.retryAfterS));
+    throw err;
+  }
+}
 
 const Credentials = Type.Object({
   email: Type.String({ format: 'email', maxLength: 254 }),
   password: Type.String({ minLength: 1, maxLength: 1024 }),
 });
+/** The rules for a new password, at sign-up and on a change. */
+const NewPassword = Type.String({ minLength: 8, maxLength: 1024 });
 const SignUp = Type.Object({
   email: Type.String({ format: 'email', maxLength: 254 }),
-  password: Type.String({ minLength: 8, maxLength: 1024 }),
-  name: Type.String({ minLength: 1, maxLength: 200 }),
+  password: NewPassword,
+  name: NameText(200),
 });
+const ChangePassword = Type.Object({
+  current_password: Type.String({ minLength: 1, maxLength: 1024 }),
+  new_password: NewPassword,
+});
+const EndedSessions = Type.Object({ ok: Type.Literal(true), ended_sessions: Type.Integer({ minimum: 0 }) });
 
 export const accountRoutes: FastifyPluginAsync = async (app) => {
   const { ctx } = app;
@@ -40,9 +59,31 @@ export const accountRoutes: FastifyPluginAsync = async (app) => {
     { schema: { tags: ['accounts'], body: Credentials }, config: throttle },
     async (req, reply) => {
       const { email, password } = req.body as { email: string; password: string };
-      const { user, token, csrf_token } = await accounts.logIn(ctx, email, password);
+      const { user, token, csrf_token } = await withRetryAfter(reply, accounts.logIn(ctx, email, password));
       setSession(reply, token);
       return { user, csrf_token };
+    },
+  );
+
+  app.post(
+    '/auth/password',
+    { schema: { tags: ['accounts'], body: ChangePassword, response: { 200: EndedSessions } }, config: throttle },
+    async (req, reply) => {
+      const actor = requireUser(req);
+      const { current_password, new_password } = req.body as { current_password: string; new_password: string };
+      const ended = await withRetryAfter(reply, accounts.changePassword(ctx, actor, current_password, new_password));
+      return { ok: true as const, ended_sessions: ended };
+    },
+  );
+
+  app.post(
+    '/auth/logout-all',
+    { schema: { tags: ['accounts'], response: { 200: EndedSessions } } },
+    async (req, reply) => {
+      const actor = requireUser(req);
+      const ended = await accounts.logOutEverywhere(ctx, actor.userId);
+      reply.clearCookie(SESSION_COOKIE, { path: '/' });
+      return { ok: true as const, ended_sessions: ended };
     },
   );
 

@@ -1,11 +1,13 @@
 // Accounts (F13): sign-up, login, sessions. Sessions are server-side; the cookie holds a random
-// token whose SHA-256 is stored, so a database leak does not leak live sessions.
+// token whose SHA-256 is stored, so a database leak does not leak live sessions. Wrong passwords
+// slow down further attempts on the account (login-failures.ts); expired sessions are purged on login.
 
 import { hashPassword, verifyPassword } from '../../auth/password.js';
 import type { Ctx } from '../../context.js';
 import { AppError } from '../../errors.js';
 import { DAY_MS, toIso } from '../../lib/clock.js';
 import { randomToken, sha256hex } from '../../lib/crypto.js';
+import { claimAttempt, clearFailures, failureKey, sweepFailures } from './login-failures.js';
 import * as repo from './repo.js';
 
 export const SESSION_TTL_MS = 30 * DAY_MS;
@@ -45,11 +47,47 @@ export async function signUp(ctx: Ctx, input: { email: string; password: string;
 }
 
 export async function logIn(ctx: Ctx, email: string, password: string) {
-  const user = await repo.findUserByEmail(ctx.k, normalizeEmail(email));
+  const normalized = normalizeEmail(email);
+  const key = failureKey(normalized);
+  const now = ctx.clock.now();
+  // before the user lookup: known and unknown emails are counted and locked alike
+  await claimAttempt(ctx.k, key, now);
+  const user = await repo.findUserByEmail(ctx.k, normalized);
   const ok = await verifyPassword(password, user?.password_hash ?? null);
   if (!user || !ok) throw new AppError('INVALID_CREDENTIALS', 'Wrong email or password');
+  await clearFailures(ctx.k, key);
+  // housekeeping where it is cheap (indexed deletes) and rare enough: a login
+  await repo.deleteExpiredSessions(ctx.k, now);
+  await sweepFailures(ctx.k, now);
   return { user: toPublic(user), ...(await createSession(ctx, user.id)) };
 }
+
+/**
+ * Checks the current password (counted like a login attempt), stores the new one and ends every
+ * other session of the user: whoever else held one (a stolen cookie) is signed out.
+ */
+export async function changePassword(
+  ctx: Ctx,
+  actor: { userId: number; sessionId: number },
+  current: string,
+  next: string,
+): Promise<number> {
+  const user = await repo.findCredentialsById(ctx.k, actor.userId);
+  if (!user) throw new AppError('UNAUTHENTICATED', 'Sign in first');
+  const key = failureKey(user.email);
+  await claimAttempt(ctx.k, key, ctx.clock.now());
+  if (!(await verifyPassword(current, user.password_hash)))
+    throw new AppError('INVALID_CREDENTIALS', 'The current password is wrong');
+  await clearFailures(ctx.k, key);
+  const password_hash = await hashPassword(next);
+  return ctx.k.transaction().execute(async (tx) => {
+    await repo.updatePasswordHash(tx, actor.userId, password_hash);
+    return repo.deleteUserSessions(tx, actor.userId, actor.sessionId);
+  });
+}
+
+/** Ends every session of the user, this one included; the number ended. */
+export const logOutEverywhere = (ctx: Ctx, userId: number): Promise<number> => repo.deleteUserSessions(ctx.k, userId);
 
 export async function createSession(ctx: Ctx, userId: number) {
   const token = randomToken(32);

@@ -73,10 +73,23 @@ function reject(): never {
   throw new AppError('INVALID_KEY', 'The API key is missing, invalid, expired or revoked');
 }
 
+/**
+ * Decodes one JWS segment, refusing any spelling but the canonical one. Node's decoder is lenient
+ * (it ignores padding, stray characters and the unused low bits of the last character), so
+ * several texts decode to the same bytes: one token would have many spellings, each verifying
+ * and each taking its own cache slot. Only the text that re-encodes to itself is accepted.
+ */
+function decodeSegment(part: string): Buffer {
+  const bytes = Buffer.from(part, 'base64url');
+  if (bytes.toString('base64url') !== part) reject();
+  return bytes;
+}
+
 function decodeJson(part: string): Record<string, unknown> {
   let v: unknown;
+  const bytes = decodeSegment(part);
   try {
-    v = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
+    v = JSON.parse(bytes.toString('utf8'));
   } catch {
     reject();
   }
@@ -139,6 +152,9 @@ export class KeyDirectory implements KeyAuthenticator {
     return this.verifyCold(token, h);
   }
 
+  // The cache is keyed by the exact token text and only this path fills it, so checking the
+  // spelling here (every segment canonical) is enough: a non-canonical spelling never gets a slot
+  // of its own and never hits the canonical token's one.
   private async verifyCold(token: string, h: string): Promise<KeyActor> {
     const parts = token.split('.');
     if (parts.length !== 3) reject();
@@ -149,8 +165,7 @@ export class KeyDirectory implements KeyAuthenticator {
     const kid = header.kid;
     if (typeof kid !== 'string' || !KID.test(kid)) reject();
     if (!this.ctx.signing.hasKid(kid) && !(await this.ctx.signing.maybeRefreshFor(kid))) reject();
-    if (!/^[A-Za-z0-9_-]+$/.test(s64)) reject();
-    if (!this.ctx.signing.verify(kid, Buffer.from(`${h64}.${p64}`), Buffer.from(s64, 'base64url'))) reject();
+    if (!this.ctx.signing.verify(kid, Buffer.from(`${h64}.${p64}`), decodeSegment(s64))) reject();
 
     const c = decodeJson(p64);
     const now = this.ctx.clock.now();

@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { ensurePrivateDir, PRIVATE_FILE_MODE } from '../../lib/data-dir.js';
 
 export interface BucketDelta {
   keyId: number;
@@ -57,10 +58,13 @@ export class Journal {
 
   constructor(dataDir: string) {
     this.dir = path.join(dataDir, 'usage-journal');
-    fs.mkdirSync(this.dir, { recursive: true });
+    ensurePrivateDir(dataDir);
+    ensurePrivateDir(this.dir);
     liveBoots.add(this.bootId);
     this.aliveFile = path.join(this.dir, `${this.bootId}.alive`);
-    fs.writeFileSync(this.aliveFile, JSON.stringify({ host: os.hostname(), pid: process.pid, started: Date.now() }));
+    fs.writeFileSync(this.aliveFile, JSON.stringify({ host: os.hostname(), pid: process.pid, started: Date.now() }), {
+      mode: PRIVATE_FILE_MODE,
+    });
     this.lastBeat = Date.now();
   }
 
@@ -73,7 +77,9 @@ export class Journal {
       fs.utimesSync(this.aliveFile, now / 1000, now / 1000);
     } catch {
       try {
-        fs.writeFileSync(this.aliveFile, JSON.stringify({ host: os.hostname(), pid: process.pid, started: now }));
+        fs.writeFileSync(this.aliveFile, JSON.stringify({ host: os.hostname(), pid: process.pid, started: now }), {
+          mode: PRIVATE_FILE_MODE,
+        });
       } catch {
         /* reported by the next journal write */
       }
@@ -100,7 +106,7 @@ export class Journal {
     try {
       if (this.fd === null) {
         const file = path.join(this.dir, `${this.bootId}-${this.seq}.jnl`);
-        this.fd = fs.openSync(file, 'a');
+        this.fd = fs.openSync(file, 'a', PRIVATE_FILE_MODE);
         this.file = file;
       }
       const buf = Buffer.from(text, 'latin1');
