@@ -18,6 +18,7 @@
 // Otherwise: the command's own exit code.
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
+import { KeyportClient, KeyportError } from './client.js';
 
 export const DEFAULT_PREFIX = 'RNDFLOW_SECRET_';
 export const EXIT_USAGE = 2;
@@ -140,78 +141,63 @@ function scrub(text: string, opts: RunOptions): string {
   return secret ? text.split(secret).join('[redacted]') : text;
 }
 
-/** GET the runner view: {NAME: value} of the secrets granted to the node. */
+/** GET the runner view through the client (its timeouts, retries and error model). */
 export async function fetchNodeSecrets(
   opts: RunOptions,
   fetchImpl: typeof fetch = fetch,
 ): Promise<Record<string, string>> {
-  const url = `${opts.server}/api/projects/${opts.projectId}/nodes/${opts.nodeId}/secrets`;
-  const headers: Record<string, string> = { accept: 'application/json' };
-  if ('token' in opts.credentials) headers.authorization = `Bearer ${opts.credentials.token}`;
-  else headers.cookie = `keyport_session=${opts.credentials.session}`;
-  let res: Response | undefined;
-  let lastError = '';
-  for (let attempt = 1; attempt <= 3; attempt++) {
-    try {
-      res = await fetchImpl(url, { headers, signal: AbortSignal.timeout(30_000), redirect: 'error' });
-      if (![502, 503, 504].includes(res.status)) break;
-      lastError = `HTTP ${res.status}`;
-    } catch (err) {
-      res = undefined;
-      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      lastError = cause?.code ?? cause?.message ?? (err instanceof Error ? err.message : String(err));
-    }
-    if (attempt < 3) await new Promise((r) => setTimeout(r, 250 * attempt));
-  }
-  if (!res)
-    throw new CliError(`keyport: cannot reach ${where(opts.server)}: ${scrub(lastError, opts)}`, EXIT_FETCH_FAILED);
-
-  const text = await res.text();
-  let body: unknown;
+  const client = new KeyportClient({
+    server: opts.server,
+    project: opts.projectId,
+    ...('token' in opts.credentials ? { token: opts.credentials.token } : { cookie: opts.credentials.session }),
+    timeoutMs: 30_000,
+    retries: 2,
+    fetch: fetchImpl,
+  });
   try {
-    body = JSON.parse(text);
-  } catch {
-    body = undefined;
+    return await client.getNodeSecrets(opts.nodeId);
+  } catch (err) {
+    throw explain(err, opts);
   }
-  if (res.ok) {
-    if (
-      !body ||
-      typeof body !== 'object' ||
-      Array.isArray(body) ||
-      Object.values(body).some((v) => typeof v !== 'string')
-    ) {
-      throw new CliError(
-        `keyport: unexpected answer from ${where(opts.server)} (not a name -> value object)`,
-        EXIT_FETCH_FAILED,
-      );
-    }
-    return body as Record<string, string>;
+}
+
+/** A failed runner-view call as the message a person running a job needs (credentials scrubbed). */
+function explain(err: unknown, opts: RunOptions): CliError {
+  if (!(err instanceof KeyportError)) {
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    const why = cause?.code ?? cause?.message ?? (err instanceof Error ? err.message : String(err));
+    return new CliError(`keyport: cannot reach ${where(opts.server)}: ${scrub(why, opts)}`, EXIT_FETCH_FAILED);
   }
-  const error = (body as { error?: { code?: string; message?: string } } | undefined)?.error;
+  if (err.code === 'UNEXPECTED_ANSWER')
+    return new CliError(
+      `keyport: unexpected answer from ${where(opts.server)} (not a name -> value object)`,
+      EXIT_FETCH_FAILED,
+    );
+  const error = (err.body as { error?: { code?: string; message?: string } } | undefined)?.error;
   const detail = scrub(
-    error ? `${res.status} ${error.code ?? ''}: ${error.message ?? ''}` : `HTTP ${res.status}`,
+    error ? `${err.status} ${error.code ?? ''}: ${error.message ?? ''}` : `HTTP ${err.status}`,
     opts,
   );
   const cred = 'token' in opts.credentials ? 'KEYPORT_TOKEN' : 'KEYPORT_SESSION';
   const target = `node ${opts.nodeId} of project ${opts.projectId}`;
-  switch (res.status) {
+  switch (err.status) {
     case 401:
-      throw new CliError(
+      return new CliError(
         `keyport: ${where(opts.server)} did not accept the credentials in ${cred} (${detail}). Is the key valid and not revoked?`,
         EXIT_FETCH_FAILED,
       );
     case 403:
-      throw new CliError(
+      return new CliError(
         `keyport: access denied to the secrets of ${target} (${detail}). The credentials need code_edit on that node.`,
         EXIT_FETCH_FAILED,
       );
     case 404:
-      throw new CliError(
+      return new CliError(
         `keyport: ${target} was not found, or is not visible with the credentials in ${cred} (${detail}).`,
         EXIT_FETCH_FAILED,
       );
     default:
-      throw new CliError(`keyport: could not fetch the secrets of ${target} (${detail}).`, EXIT_FETCH_FAILED);
+      return new CliError(`keyport: could not fetch the secrets of ${target} (${detail}).`, EXIT_FETCH_FAILED);
   }
 }
 

@@ -390,6 +390,19 @@ export class KeyportClient {
     return (await this.call<DataLayer>('GET', `/projects/${this.project}/data_layers/last`)).id;
   }
 
+  /** The runner view: {NAME: value} of the secrets granted to a node (needs code_edit on it). */
+  async getNodeSecrets(node: Id, opts: { signal?: AbortSignal } = {}): Promise<Record<string, string>> {
+    const body = await this.call<unknown>('GET', `/projects/${this.project}/nodes/${node}/secrets`, opts);
+    if (
+      !body ||
+      typeof body !== 'object' ||
+      Array.isArray(body) ||
+      Object.values(body).some((v) => typeof v !== 'string')
+    )
+      throw new KeyportError(200, 'UNEXPECTED_ANSWER', 'the runner view is not a name -> value object', body);
+    return body as Record<string, string>;
+  }
+
   /** GET /projects/:p/data_layers → ids, like ServerProxy.getDataLayers. */
   async getDataLayers(): Promise<number[]> {
     return (await this.listDataLayers()).map((l) => l.id);
