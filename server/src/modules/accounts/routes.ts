@@ -1,8 +1,9 @@
-import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import { requireActor, requireUser, SESSION_COOKIE } from '../../auth/plugin.js';
 import { AppError } from '../../errors.js';
-import { NameText } from '../../lib/http.js';
+import { errors, Instant, NameText } from '../../lib/http.js';
 import { AccountLocked } from './login-failures.js';
 import * as accounts from './service.js';
 
@@ -32,8 +33,13 @@ const ChangePassword = Type.Object({
   new_password: NewPassword,
 });
 const EndedSessions = Type.Object({ ok: Type.Literal(true), ended_sessions: Type.Integer({ minimum: 0 }) });
+const User = Type.Object({ id: Type.Integer(), email: Type.String(), name: Type.String(), created_at: Instant });
+/** A session's answer: who is signed in and the CSRF token their changes must carry. */
+const Session = Type.Object({ user: User, csrf_token: Type.String() });
+const Ok = Type.Object({ ok: Type.Literal(true) });
+const AUTH_ERRORS = errors(400, 401, 403, 429, 503);
 
-export const accountRoutes: FastifyPluginAsync = async (app) => {
+export const accountRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { ctx } = app;
   const secure = ctx.config.publicUrl.startsWith('https:');
   const setSession = (reply: FastifyReply, token: string) =>
@@ -45,20 +51,24 @@ export const accountRoutes: FastifyPluginAsync = async (app) => {
       maxAge: accounts.SESSION_TTL_MS / 1000,
     });
   const throttle = { rateLimit: { max: 10, timeWindow: '1 minute' } };
+  const tags = ['accounts'];
 
-  app.post('/auth/signup', { schema: { tags: ['accounts'], body: SignUp }, config: throttle }, async (req, reply) => {
-    const body = req.body as { email: string; password: string; name: string };
-    const user = await accounts.signUp(ctx, body);
-    const session = await accounts.createSession(ctx, user.id);
-    setSession(reply, session.token);
-    return reply.code(201).send({ user, csrf_token: session.csrf_token });
-  });
+  app.post(
+    '/auth/signup',
+    { schema: { tags, body: SignUp, response: { 201: Session, ...AUTH_ERRORS, ...errors(409) } }, config: throttle },
+    async (req, reply) => {
+      const user = await accounts.signUp(ctx, req.body);
+      const session = await accounts.createSession(ctx, user.id);
+      setSession(reply, session.token);
+      return reply.code(201).send({ user, csrf_token: session.csrf_token });
+    },
+  );
 
   app.post(
     '/auth/login',
-    { schema: { tags: ['accounts'], body: Credentials }, config: throttle },
+    { schema: { tags, body: Credentials, response: { 200: Session, ...AUTH_ERRORS } }, config: throttle },
     async (req, reply) => {
-      const { email, password } = req.body as { email: string; password: string };
+      const { email, password } = req.body;
       const { user, token, csrf_token } = await withRetryAfter(reply, accounts.logIn(ctx, email, password));
       setSession(reply, token);
       return { user, csrf_token };
@@ -67,10 +77,10 @@ export const accountRoutes: FastifyPluginAsync = async (app) => {
 
   app.post(
     '/auth/password',
-    { schema: { tags: ['accounts'], body: ChangePassword, response: { 200: EndedSessions } }, config: throttle },
+    { schema: { tags, body: ChangePassword, response: { 200: EndedSessions, ...AUTH_ERRORS } }, config: throttle },
     async (req, reply) => {
       const actor = requireUser(req);
-      const { current_password, new_password } = req.body as { current_password: string; new_password: string };
+      const { current_password, new_password } = req.body;
       const ended = await withRetryAfter(reply, accounts.changePassword(ctx, actor, current_password, new_password));
       return { ok: true as const, ended_sessions: ended };
     },
@@ -78,7 +88,7 @@ export const accountRoutes: FastifyPluginAsync = async (app) => {
 
   app.post(
     '/auth/logout-all',
-    { schema: { tags: ['accounts'], response: { 200: EndedSessions } } },
+    { schema: { tags, response: { 200: EndedSessions, ...AUTH_ERRORS } } },
     async (req, reply) => {
       const actor = requireUser(req);
       const ended = await accounts.logOutEverywhere(ctx, actor.userId);
@@ -87,22 +97,16 @@ export const accountRoutes: FastifyPluginAsync = async (app) => {
     },
   );
 
-  app.post('/auth/logout', { schema: { tags: ['accounts'] } }, async (req, reply) => {
+  app.post('/auth/logout', { schema: { tags, response: { 200: Ok, ...AUTH_ERRORS } } }, async (req, reply) => {
     const actor = requireUser(req);
     await accounts.logOut(ctx, actor.sessionId);
     reply.clearCookie(SESSION_COOKIE, { path: '/' });
-    return { ok: true };
+    return { ok: true as const };
   });
 
-  app.get('/auth/me', { schema: { tags: ['accounts'] } }, async (req) => {
+  app.get('/auth/me', { schema: { tags, response: { 200: Session, ...AUTH_ERRORS } } }, async (req) => {
     const actor = requireActor(req);
     if (actor.kind !== 'user') throw new AppError('FORBIDDEN', 'Use /api/auth/whoami with an API key');
-    const user = await accounts.getUser(ctx, actor.userId);
-    const session = await ctx.k
-      .selectFrom('sessions')
-      .select('csrf_token')
-      .where('id', '=', actor.sessionId)
-      .executeTakeFirstOrThrow();
-    return { user, csrf_token: session.csrf_token };
+    return accounts.currentSession(ctx, actor.userId, actor.sessionId);
   });
 };

@@ -16,7 +16,7 @@ export interface PublicUser {
   id: number;
   email: string;
   name: string;
-  created_at: string | null;
+  created_at: string;
 }
 
 const toPublic = (u: { id: number; email: string; name: string; created_at: number }): PublicUser => ({
@@ -109,6 +109,15 @@ export async function resolveSession(ctx: Ctx, token: string) {
 
 export async function logOut(ctx: Ctx, sessionId: number) {
   await repo.deleteSession(ctx.k, sessionId);
+}
+
+/** The signed-in person and their session's CSRF token (GET /auth/me). */
+export async function currentSession(ctx: Ctx, userId: number, sessionId: number) {
+  const [user, session] = await Promise.all([
+    getUser(ctx, userId),
+    ctx.k.selectFrom('sessions').select('csrf_token').where('id', '=', sessionId).executeTakeFirstOrThrow(),
+  ]);
+  return { user, csrf_token: session.csrf_token };
 }
 
 export async function getUser(ctx: Ctx, id: number): Promise<PublicUser> {
