@@ -1,5 +1,6 @@
 // The typed contract: every operation in the OpenAPI document declares its success answer and its
 // error answers (the one ErrorResponse schema), so the UI and the client can take their types from it.
+import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTestApp, type TestApp } from './helpers.js';
 
@@ -40,5 +41,15 @@ describe('OpenAPI document', () => {
     expect(doc.components?.schemas?.ErrorResponse).toBeDefined();
     expect(ops.length).toBeGreaterThan(60);
     expect(missing, `${missing.length} of ${ops.length} operations undocumented`).toEqual([]);
+  });
+});
+
+describe('generated contract', () => {
+  it('the types checked in for the web UI and the client are generated from this document', async () => {
+    const { CONTRACT_FILES, contractTypes } = await import('../scripts/contract.js');
+    const fresh = await contractTypes(doc as unknown as Record<string, unknown>);
+    for (const file of CONTRACT_FILES) {
+      expect(fs.readFileSync(file, 'utf8') === fresh, `${file} is out of date: run npm run contract`).toBe(true);
+    }
   });
 });
