@@ -40,7 +40,7 @@ export async function contractDocument(): Promise<Record<string, unknown>> {
 
 /** TypeScript types of every path, operation and shared schema of the document. */
 export async function contractTypes(doc?: Record<string, unknown>): Promise<string> {
-  const ast = await openapiTS((doc ?? (await contractDocument())) as Parameters<typeof openapiTS>[0]);
+  const ast = await openapiTS((doc ?? (await contractDocument())) as unknown as Parameters<typeof openapiTS>[0]);
   return HEADER + astToString(ast);
 }
 

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { KeyportClient } from '@keyport/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPgSchema, dropPgSchema, PG_URL } from './helpers.js';
+import { createPgSchema, dropPgSchema, freePort, PG_URL } from './helpers.js';
 
 const serverDir = path.resolve(import.meta.dirname, '..');
 let proc: ChildProcess;
@@ -39,9 +39,11 @@ async function login(email: string, password: string) {
 beforeAll(async () => {
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'keyport-demo-'));
   schema = PG_URL ? await createPgSchema() : null;
+  // a real port (not 0): signed file URLs carry the configured origin, http://localhost:$PORT
+  const port = await freePort();
   const env: Record<string, string> = {
     ...(process.env as Record<string, string>),
-    PORT: '0',
+    PORT: String(port),
     KEYPORT_HOST: '127.0.0.1',
     KEYPORT_DATA_DIR: dataDir,
     KEYPORT_LOG_LEVEL: 'warn',

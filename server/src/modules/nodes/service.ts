@@ -8,7 +8,7 @@ import { audit } from '../audit/service.js';
 
 export type NodeKind = 'input' | 'compute' | 'output';
 
-const toNode = (n: { id: number; project_id: number; name: string; kind: string; created_at: number }) => ({
+const toNode = (n: { id: number; project_id: number; name: string; kind: NodeKind; created_at: number }) => ({
   id: n.id,
   project_id: n.project_id,
   name: n.name,

@@ -1,44 +1,57 @@
-import type { FastifyPluginAsync } from 'fastify';
-import { Type } from 'typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { authorize, authorizePerson, requireUser } from '../../auth/plugin.js';
-import { NameText, paging, PagingQuery, ProjectParams } from '../../lib/http.js';
+import { NoContent, PagingQuery, PROJECT_ERRORS, ProjectParams, paging } from '../../lib/http.js';
+import * as S from './schemas.js';
 import * as projects from './service.js';
 
-const CreateProject = Type.Object({
-  name: NameText(200),
-  description: Type.Optional(Type.String({ maxLength: 5000 })),
-});
-const PatchProject = Type.Partial(CreateProject);
-
-export const projectRoutes: FastifyPluginAsync = async (app) => {
+export const projectRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { ctx } = app;
   const tags = ['projects'];
 
-  app.get('/projects', { schema: { tags, querystring: PagingQuery } }, async (req) => {
-    const user = requireUser(req);
-    const { limit, offset } = paging(req.query as PagingQuery);
-    return projects.listProjects(ctx, user.userId, limit, offset);
-  });
+  app.get(
+    '/projects',
+    { schema: { tags, querystring: PagingQuery, response: { 200: S.ProjectList, ...S.USER_ERRORS } } },
+    async (req) => {
+      const user = requireUser(req);
+      const { limit, offset } = paging(req.query);
+      return projects.listProjects(ctx, user.userId, limit, offset);
+    },
+  );
 
-  app.post('/projects', { schema: { tags, body: CreateProject } }, async (req, reply) => {
-    const user = requireUser(req);
-    const project = await projects.createProject(ctx, user, req.body as { name: string; description?: string });
-    return reply.code(201).send(project);
-  });
+  app.post(
+    '/projects',
+    { schema: { tags, body: S.CreateProject, response: { 201: S.Project, ...S.USER_ERRORS } } },
+    async (req, reply) => {
+      const user = requireUser(req);
+      return reply.code(201).send(await projects.createProject(ctx, user, req.body));
+    },
+  );
 
-  app.get('/projects/:p', { schema: { tags, params: ProjectParams } }, async (req) => {
-    const access = await authorize(req, (req.params as ProjectParams).p);
-    return projects.getProject(ctx, access);
-  });
+  app.get(
+    '/projects/:p',
+    { schema: { tags, params: ProjectParams, response: { 200: S.ProjectView, ...PROJECT_ERRORS } } },
+    async (req) => projects.getProject(ctx, await authorize(req, req.params.p)),
+  );
 
-  app.patch('/projects/:p', { schema: { tags, params: ProjectParams, body: PatchProject } }, async (req) => {
-    const access = await authorize(req, (req.params as ProjectParams).p, 'project_edit');
-    return projects.updateProject(ctx, access, req.body as { name?: string; description?: string });
-  });
+  app.patch(
+    '/projects/:p',
+    {
+      schema: {
+        tags,
+        params: ProjectParams,
+        body: S.PatchProject,
+        response: { 200: S.ProjectView, ...PROJECT_ERRORS },
+      },
+    },
+    async (req) => projects.updateProject(ctx, await authorize(req, req.params.p, 'project_edit'), req.body),
+  );
 
-  app.delete('/projects/:p', { schema: { tags, params: ProjectParams } }, async (req, reply) => {
-    const access = await authorizePerson(req, (req.params as ProjectParams).p, 'project_manage');
-    await projects.deleteProject(ctx, access);
-    return reply.code(204).send();
-  });
+  app.delete(
+    '/projects/:p',
+    { schema: { tags, params: ProjectParams, response: { 204: NoContent, ...PROJECT_ERRORS } } },
+    async (req, reply) => {
+      await projects.deleteProject(ctx, await authorizePerson(req, req.params.p, 'project_manage'));
+      return reply.code(204).send(null);
+    },
+  );
 };

@@ -1,28 +1,28 @@
-import type { FastifyPluginAsync } from 'fastify';
-import { Type } from 'typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { authorize, requireUser } from '../../auth/plugin.js';
-import { IdParam, OptionalReason, PagingQuery, ProjectParams, paging } from '../../lib/http.js';
+import { errors, OptionalReason, PROJECT_ERRORS, ProjectParams, paging } from '../../lib/http.js';
+import * as S from './schemas.js';
 import * as requests from './service.js';
 
-const RequestParams = Type.Object({ p: IdParam, r: IdParam });
-type RP = { p: number; r: number };
-const Status = Type.Union(['pending', 'approved', 'rejected', 'cancelled'].map((s) => Type.Literal(s)));
-
-export const requestRoutes: FastifyPluginAsync = async (app) => {
+export const requestRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { ctx } = app;
   const tags = ['api key requests'];
 
-  app.get('/projects/:p/api-key-offers', { schema: { tags, params: ProjectParams } }, async (req) => {
-    const user = requireUser(req);
-    const { p } = req.params as ProjectParams;
-    await authorize(req, p);
-    return requests.listOffers(ctx, p, user.userId);
-  });
+  app.get(
+    '/projects/:p/api-key-offers',
+    { schema: { tags, params: ProjectParams, response: { 200: S.OfferList, ...PROJECT_ERRORS } } },
+    async (req) => {
+      const user = requireUser(req);
+      const { p } = req.params;
+      await authorize(req, p);
+      return requests.listOffers(ctx, p, user.userId);
+    },
+  );
 
   app.post(
     '/projects/:p/api-key-templates/:t/requests',
     {
-      schema: { tags, params: Type.Object({ p: IdParam, t: IdParam }) },
+      schema: { tags, params: S.TemplateParams, response: { 201: S.KeyRequest, ...PROJECT_ERRORS, ...errors(409) } },
       // per user (not per session: signing in again must not reset it), so one person cannot flood
       // managers with requests; the auth hook has set req.actor before this route-level hook runs
       config: {
@@ -35,18 +35,29 @@ export const requestRoutes: FastifyPluginAsync = async (app) => {
     },
     async (req, reply) => {
       const user = requireUser(req);
-      const { p, t } = req.params as { p: number; t: number };
+      const { p, t } = req.params;
       const access = await authorize(req, p);
       return reply.code(201).send(await requests.createRequest(ctx, access, user, t));
     },
   );
 
-  app.delete('/projects/:p/api-key-requests/:r', { schema: { tags, params: RequestParams } }, async (req) => {
-    const user = requireUser(req);
-    const { p, r } = req.params as RP;
-    const access = await authorize(req, p);
-    return requests.cancelRequest(ctx, access, user, r);
-  });
+  app.delete(
+    '/projects/:p/api-key-requests/:r',
+    {
+      schema: {
+        tags,
+        description: "Cancels the caller's own pending request",
+        params: S.RequestParams,
+        response: { 200: S.KeyRequest, ...PROJECT_ERRORS, ...errors(409) },
+      },
+    },
+    async (req) => {
+      const user = requireUser(req);
+      const { p, r } = req.params;
+      const access = await authorize(req, p);
+      return requests.cancelRequest(ctx, access, user, r);
+    },
+  );
 
   app.get(
     '/projects/:p/api-key-requests',
@@ -54,33 +65,51 @@ export const requestRoutes: FastifyPluginAsync = async (app) => {
       schema: {
         tags,
         params: ProjectParams,
-        querystring: Type.Intersect([PagingQuery, Type.Object({ status: Type.Optional(Status) })]),
+        querystring: S.RequestQuery,
+        response: { 200: S.KeyRequestList, ...PROJECT_ERRORS },
       },
     },
     async (req) => {
-      const { p } = req.params as ProjectParams;
+      const { p } = req.params;
       await authorize(req, p, 'project_manage');
-      const q = req.query as PagingQuery & { status?: string };
-      const { limit, offset } = paging(q);
-      return requests.listRequests(ctx, p, q.status, limit, offset);
+      const { limit, offset } = paging(req.query);
+      return requests.listRequests(ctx, p, req.query.status, limit, offset);
     },
   );
 
-  app.post('/projects/:p/api-key-requests/:r/approve', { schema: { tags, params: RequestParams } }, async (req) => {
-    requireUser(req);
-    const { p, r } = req.params as RP;
-    const access = await authorize(req, p, 'project_manage');
-    return requests.approveRequest(ctx, access, r);
-  });
+  app.post(
+    '/projects/:p/api-key-requests/:r/approve',
+    {
+      schema: {
+        tags,
+        description: "Issues the key and the requester's personal data layer",
+        params: S.RequestParams,
+        response: { 200: S.IssuedKey, ...PROJECT_ERRORS, ...errors(409) },
+      },
+    },
+    async (req) => {
+      requireUser(req);
+      const { p, r } = req.params;
+      const access = await authorize(req, p, 'project_manage');
+      return requests.approveRequest(ctx, access, r);
+    },
+  );
 
   app.post(
     '/projects/:p/api-key-requests/:r/reject',
-    { schema: { tags, params: RequestParams, body: OptionalReason } },
+    {
+      schema: {
+        tags,
+        params: S.RequestParams,
+        body: OptionalReason,
+        response: { 200: S.KeyRequest, ...PROJECT_ERRORS, ...errors(409) },
+      },
+    },
     async (req) => {
       requireUser(req);
-      const { p, r } = req.params as RP;
+      const { p, r } = req.params;
       const access = await authorize(req, p, 'project_manage');
-      return requests.rejectRequest(ctx, access, r, (req.body as { reason?: string } | null)?.reason);
+      return requests.rejectRequest(ctx, access, r, req.body?.reason);
     },
   );
 };

@@ -2,6 +2,7 @@
 // or cancel by the requester. Offers show each template with the caller's state.
 import type { Access } from '../../auth/permissions.js';
 import type { Ctx, Q } from '../../context.js';
+import type { KeyRequestsTable } from '../../db/schema.js';
 import { AppError, notFound } from '../../errors.js';
 import { DAY_MS, toIso } from '../../lib/clock.js';
 import { randomToken } from '../../lib/crypto.js';
@@ -14,6 +15,7 @@ import { monthOf } from '../usage/flush.js';
 import { monthCounts } from '../usage/quota.js';
 
 type UserActor = { kind: 'user'; userId: number; sessionId: number };
+export type RequestStatus = KeyRequestsTable['status'];
 
 export type OfferState = 'available' | 'pending' | 'received' | 'rejected' | 'revoked';
 
@@ -107,7 +109,7 @@ const toRequest = (r: {
   project_id: number;
   template_id: number;
   user_id: number;
-  status: string;
+  status: RequestStatus;
   reason: string | null;
   created_at: number;
   decided_at: number | null;
@@ -211,7 +213,12 @@ export async function createRequest(ctx: Ctx, access: Access, actor: UserActor, 
 async function leavePending(
   q: Q,
   requestId: number,
-  set: { status: 'approved' | 'rejected' | 'cancelled'; decided_at: number; decided_by?: number; reason?: string | null },
+  set: {
+    status: 'approved' | 'rejected' | 'cancelled';
+    decided_at: number;
+    decided_by?: number;
+    reason?: string | null;
+  },
 ): Promise<void> {
   const done = await q
     .updateTable('key_requests')
@@ -252,12 +259,12 @@ export async function cancelRequest(ctx: Ctx, access: Access, actor: UserActor, 
 export async function listRequests(
   ctx: Ctx,
   projectId: number,
-  status: string | undefined,
+  status: RequestStatus | undefined,
   limit: number,
   offset: number,
 ) {
   let base = ctx.k.selectFrom('key_requests as kr').where('kr.project_id', '=', projectId);
-  if (status) base = base.where('kr.status', '=', status as 'pending');
+  if (status) base = base.where('kr.status', '=', status);
   const { total } = await base.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow();
   const rows = await base
     .innerJoin('users as u', 'u.id', 'kr.user_id')
@@ -327,7 +334,11 @@ export async function approveRequest(ctx: Ctx, access: Access, requestId: number
       object_id: id,
       // a manager may approve their own request (a sole owner wanting a key to their project);
       // it is marked so other managers can see it
-      details: { request_id: r.id, user_id: r.user_id, ...(r.user_id === access.actor.userId ? { self_approved: true } : {}) },
+      details: {
+        request_id: r.id,
+        user_id: r.user_id,
+        ...(r.user_id === access.actor.userId ? { self_approved: true } : {}),
+      },
     });
     const user = await trx
       .selectFrom('users')

@@ -1,107 +1,123 @@
-import type { FastifyPluginAsync } from 'fastify';
-import { Type } from 'typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { authorize, authorizePerson } from '../../auth/plugin.js';
-import { IdParam, NAME_PATTERN, NameText, ProjectParams } from '../../lib/http.js';
+import { errors, NoContent, PROJECT_ERRORS, ProjectParams } from '../../lib/http.js';
+import { RevokedKeys } from '../roles/schemas.js';
+import * as S from './schemas.js';
 import * as templates from './service.js';
 
-const CreateTemplate = Type.Object({
-  name: NameText(100),
-  role_id: IdParam,
-  description: Type.Optional(Type.String({ maxLength: 2000 })),
-  lifetime_days: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 3650 }), Type.Null()])),
-  /** billed requests per key per UTC month; null = unlimited */
-  monthly_quota: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 1_000_000_000_000 }), Type.Null()])),
-});
-const PatchTemplate = Type.Partial(CreateTemplate);
-const FieldName = Type.String({ minLength: 1, maxLength: 64, pattern: NAME_PATTERN });
-const CreateField = Type.Object({
-  name: FieldName,
-  description: Type.Optional(Type.String({ maxLength: 2000 })),
-  value: Type.Optional(Type.String({ maxLength: 4000 })),
-  position: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000 })),
-});
-const PatchField = Type.Partial(CreateField);
-const TemplateParams = Type.Object({ p: IdParam, t: IdParam });
-const FieldParams = Type.Object({ p: IdParam, t: IdParam, f: IdParam });
-type TP = { p: number; t: number };
-type FP = TP & { f: number };
-
-export const templateRoutes: FastifyPluginAsync = async (app) => {
+export const templateRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { ctx } = app;
   const tags = ['api key templates'];
 
-  app.get('/projects/:p/api-key-templates', { schema: { tags, params: ProjectParams } }, async (req) => {
-    const { p } = req.params as ProjectParams;
-    await authorize(req, p, 'project_manage');
-    return templates.listTemplates(ctx, p);
-  });
+  app.get(
+    '/projects/:p/api-key-templates',
+    { schema: { tags, params: ProjectParams, response: { 200: S.TemplateList, ...PROJECT_ERRORS } } },
+    async (req) => {
+      const { p } = req.params;
+      await authorize(req, p, 'project_manage');
+      return templates.listTemplates(ctx, p);
+    },
+  );
 
   app.post(
     '/projects/:p/api-key-templates',
-    { schema: { tags, params: ProjectParams, body: CreateTemplate } },
+    {
+      schema: {
+        tags,
+        params: ProjectParams,
+        body: S.CreateTemplate,
+        response: { 201: S.Template, ...PROJECT_ERRORS, ...errors(409) },
+      },
+    },
     async (req, reply) => {
-      const access = await authorizePerson(req, (req.params as ProjectParams).p, 'project_manage');
-      const t = await templates.createTemplate(
-        ctx,
-        access,
-        req.body as templates.TemplateInput & { name: string; role_id: number },
-      );
-      return reply.code(201).send(t);
+      const access = await authorizePerson(req, req.params.p, 'project_manage');
+      return reply.code(201).send(await templates.createTemplate(ctx, access, req.body));
     },
   );
 
-  app.get('/projects/:p/api-key-templates/:t', { schema: { tags, params: TemplateParams } }, async (req) => {
-    const { p, t } = req.params as TP;
-    await authorize(req, p, 'project_manage');
-    return templates.getTemplate(ctx, p, t);
-  });
+  app.get(
+    '/projects/:p/api-key-templates/:t',
+    { schema: { tags, params: S.TemplateParams, response: { 200: S.Template, ...PROJECT_ERRORS } } },
+    async (req) => {
+      const { p, t } = req.params;
+      await authorize(req, p, 'project_manage');
+      return templates.getTemplate(ctx, p, t);
+    },
+  );
 
   app.patch(
     '/projects/:p/api-key-templates/:t',
-    { schema: { tags, params: TemplateParams, body: PatchTemplate } },
+    {
+      schema: {
+        tags,
+        params: S.TemplateParams,
+        body: S.PatchTemplate,
+        response: { 200: S.Template, ...PROJECT_ERRORS, ...errors(409) },
+      },
+    },
     async (req) => {
-      const { p, t } = req.params as TP;
-      const access = await authorizePerson(req, p, 'project_manage');
-      return templates.updateTemplate(ctx, access, t, req.body as templates.TemplateInput);
+      const access = await authorizePerson(req, req.params.p, 'project_manage');
+      return templates.updateTemplate(ctx, access, req.params.t, req.body);
     },
   );
 
-  app.delete('/projects/:p/api-key-templates/:t', { schema: { tags, params: TemplateParams } }, async (req) => {
-    const { p, t } = req.params as TP;
-    const access = await authorizePerson(req, p, 'project_manage');
-    return templates.deleteTemplate(ctx, access, t);
-  });
+  app.delete(
+    '/projects/:p/api-key-templates/:t',
+    {
+      schema: {
+        tags,
+        description: 'Deletes the template and revokes every key issued from it',
+        params: S.TemplateParams,
+        response: { 200: RevokedKeys, ...PROJECT_ERRORS },
+      },
+    },
+    async (req) => {
+      const access = await authorizePerson(req, req.params.p, 'project_manage');
+      return templates.deleteTemplate(ctx, access, req.params.t);
+    },
+  );
 
   app.post(
     '/projects/:p/api-key-templates/:t/fields',
-    { schema: { tags, params: TemplateParams, body: CreateField } },
+    {
+      schema: {
+        tags,
+        params: S.TemplateParams,
+        body: S.CreateField,
+        response: { 201: S.Field, ...PROJECT_ERRORS, ...errors(409) },
+      },
+    },
     async (req, reply) => {
-      const { p, t } = req.params as TP;
-      const access = await authorizePerson(req, p, 'project_manage');
-      return reply
-        .code(201)
-        .send(await templates.addField(ctx, access, t, req.body as templates.FieldInput & { name: string }));
+      const access = await authorizePerson(req, req.params.p, 'project_manage');
+      return reply.code(201).send(await templates.addField(ctx, access, req.params.t, req.body));
     },
   );
 
   app.patch(
     '/projects/:p/api-key-templates/:t/fields/:f',
-    { schema: { tags, params: FieldParams, body: PatchField } },
+    {
+      schema: {
+        tags,
+        params: S.FieldParams,
+        body: S.PatchField,
+        response: { 200: S.Field, ...PROJECT_ERRORS, ...errors(409) },
+      },
+    },
     async (req) => {
-      const { p, t, f } = req.params as FP;
+      const { p, t, f } = req.params;
       const access = await authorizePerson(req, p, 'project_manage');
-      return templates.updateField(ctx, access, t, f, req.body as templates.FieldInput);
+      return templates.updateField(ctx, access, t, f, req.body);
     },
   );
 
   app.delete(
     '/projects/:p/api-key-templates/:t/fields/:f',
-    { schema: { tags, params: FieldParams } },
+    { schema: { tags, params: S.FieldParams, response: { 204: NoContent, ...PROJECT_ERRORS } } },
     async (req, reply) => {
-      const { p, t, f } = req.params as FP;
+      const { p, t, f } = req.params;
       const access = await authorizePerson(req, p, 'project_manage');
       await templates.deleteField(ctx, access, t, f);
-      return reply.code(204).send();
+      return reply.code(204).send(null);
     },
   );
 };

@@ -141,7 +141,11 @@ async function checkRole(q: Q, projectId: number, roleId: number) {
 async function assertNameFree(q: Q, projectId: number, name: string, exceptId?: number) {
   // "Calculator API" beside "calculator api" confuses requesters: names must differ in more than
   // case. Compared here, not in SQL: SQLite's lower() folds ASCII only.
-  const rows = await q.selectFrom('api_key_templates').select(['id', 'name']).where('project_id', '=', projectId).execute();
+  const rows = await q
+    .selectFrom('api_key_templates')
+    .select(['id', 'name'])
+    .where('project_id', '=', projectId)
+    .execute();
   const folded = name.toLocaleLowerCase('und');
   const clash = rows.find((r) => r.id !== exceptId && r.name.toLocaleLowerCase('und') === folded);
   if (clash) throw new AppError('NAME_TAKEN', `A template named "${clash.name}" exists in this project`);
@@ -283,9 +287,13 @@ async function requireField(q: Q, templateId: number, fieldId: number) {
 async function assertFieldNameFree(q: Q, templateId: number, name: string, exceptId?: number) {
   // import-api-key writes the key itself as <prefix>_token: a field of that name could never be imported
   if (name.toLowerCase() === 'token')
-    throw new AppError('VALIDATION_FAILED', 'An info field cannot be named "token": importing the key creates <prefix>_token itself', {
-      field: 'name',
-    });
+    throw new AppError(
+      'VALIDATION_FAILED',
+      'An info field cannot be named "token": importing the key creates <prefix>_token itself',
+      {
+        field: 'name',
+      },
+    );
   let query = q
     .selectFrom('template_fields')
     .select('id')

@@ -1,0 +1,48 @@
+// Request and response shapes of API key templates and their info fields: validation, types and OpenAPI in one.
+import { Type } from 'typebox';
+import { IdParam, Instant, NAME_PATTERN, NameText, Nullable } from '../../lib/http.js';
+
+export const CreateTemplate = Type.Object({
+  name: NameText(100),
+  role_id: IdParam,
+  description: Type.Optional(Type.String({ maxLength: 2000 })),
+  lifetime_days: Type.Optional(Nullable(Type.Integer({ minimum: 1, maximum: 3650 }))),
+  /** billed requests per key per UTC month; null = unlimited */
+  monthly_quota: Type.Optional(Nullable(Type.Integer({ minimum: 1, maximum: 1_000_000_000_000 }))),
+});
+export const PatchTemplate = Type.Partial(CreateTemplate);
+const FieldName = Type.String({ minLength: 1, maxLength: 64, pattern: NAME_PATTERN });
+export const CreateField = Type.Object({
+  name: FieldName,
+  description: Type.Optional(Type.String({ maxLength: 2000 })),
+  value: Type.Optional(Type.String({ maxLength: 4000 })),
+  position: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000 })),
+});
+export const PatchField = Type.Partial(CreateField);
+export const TemplateParams = Type.Object({ p: IdParam, t: IdParam });
+export const FieldParams = Type.Object({ p: IdParam, t: IdParam, f: IdParam });
+
+export const Field = Type.Object({
+  id: Type.Integer(),
+  name: Type.String(),
+  description: Type.String(),
+  value: Type.String(),
+  position: Type.Integer(),
+});
+export const Template = Type.Object({
+  id: Type.Integer(),
+  project_id: Type.Integer(),
+  name: Type.String(),
+  description: Type.String(),
+  role_id: Type.Integer(),
+  role_name: Type.String(),
+  price_per_request: Type.String({ description: "the role's price, decimal" }),
+  currency: Type.String(),
+  lifetime_days: Nullable(Type.Integer({ description: 'null: keys do not expire' })),
+  monthly_quota: Nullable(Type.Integer({ description: 'billed requests per key per UTC month; null: unlimited' })),
+  issued_keys: Type.Integer({ description: 'unrevoked keys issued from the template' }),
+  fields: Type.Array(Field),
+  created_at: Instant,
+  updated_at: Instant,
+});
+export const TemplateList = Type.Array(Template);
