@@ -1,7 +1,7 @@
 // Helpers shared by the data-plane tests (signed-in users; key holders come from keys-helpers.ts).
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
-import { ensurePersonalLayer } from '../src/modules/requests/service.js';
+import { ensurePersonalLayer } from '../src/modules/layers/personal.js';
 import { addMember, type UserSession } from './helpers.js';
 
 export const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');

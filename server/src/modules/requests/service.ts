@@ -4,11 +4,12 @@ import type { Access } from '../../auth/permissions.js';
 import type { Ctx, Q } from '../../context.js';
 import type { KeyRequestsTable } from '../../db/schema.js';
 import { AppError, notFound } from '../../errors.js';
-import { DAY_MS, toIso } from '../../lib/clock.js';
-import { randomToken } from '../../lib/crypto.js';
+import { toIso } from '../../lib/clock.js';
 import { formatMoney } from '../../lib/money.js';
 import { audit } from '../audit/service.js';
+import { issueKey } from '../keys/issue.js';
 import { revocationReasonCode, SYSTEM_REVOCATION_REASONS } from '../keys/revoke.js';
+import { ensurePersonalLayer } from '../layers/personal.js';
 import { managersOf, notify, quoted } from '../notifications/service.js';
 import { fieldsOf } from '../templates/service.js';
 import { monthOf } from '../usage/flush.js';
@@ -295,25 +296,7 @@ export async function approveRequest(ctx: Ctx, access: Access, requestId: number
     if (!t) throw new AppError('INVALID_STATE', 'The template of this request was deleted');
     const now = ctx.clock.now();
     await leavePending(trx, requestId, { status: 'approved', decided_at: now, decided_by: access.actor.userId });
-    const values = {
-      project_id: projectId,
-      template_id: t.id,
-      role_id: t.role_id,
-      user_id: r.user_id,
-      request_id: r.id,
-      jti: randomToken(16),
-      kid: ctx.signing.activeKid,
-      issuer: ctx.config.publicUrl,
-      template_name: t.name,
-      issued_at: now,
-      expires_at: t.lifetime_days ? now + t.lifetime_days * DAY_MS : null,
-      monthly_quota: t.monthly_quota,
-      created_at: now,
-      revoked_at: null,
-      revoked_reason: null,
-      updated_at: now,
-    };
-    const { id } = await trx.insertInto('api_keys').values(values).returning('id').executeTakeFirstOrThrow();
+    const { id, expires_at } = await issueKey(trx, ctx, t, r);
     await ensurePersonalLayer(trx, ctx, projectId, r.user_id);
     const project = await trx
       .selectFrom('projects')
@@ -354,35 +337,12 @@ export async function approveRequest(ctx: Ctx, access: Access, requestId: number
       request_id: r.id,
       user,
       received_at: toIso(now),
-      expires_at: toIso(values.expires_at),
+      expires_at: toIso(expires_at),
       revoked_at: null,
     };
   });
   await ctx.events.publish({ type: 'key', keyId: key.id });
   return key;
-}
-
-export async function ensurePersonalLayer(q: Q, ctx: Ctx, projectId: number, userId: number): Promise<number> {
-  const existing = await q
-    .selectFrom('data_layers')
-    .select('id')
-    .where('project_id', '=', projectId)
-    .where('user_id', '=', userId)
-    .where('kind', '=', 'personal')
-    .executeTakeFirst();
-  if (existing) return existing.id;
-  const { id } = await q
-    .insertInto('data_layers')
-    .values({
-      project_id: projectId,
-      name: `personal-${userId}`,
-      kind: 'personal',
-      user_id: userId,
-      created_at: ctx.clock.now(),
-    })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  return id;
 }
 
 export async function rejectRequest(ctx: Ctx, access: Access, requestId: number, reason: string | undefined) {
