@@ -57,7 +57,11 @@ export async function listAudit(ctx: Ctx, access: Access, limit: number, offset:
       object_id: r.object_id,
       details: parseJson<Record<string, unknown>>(r.details, {}),
       actor: {
-        user: r.user_id ? { id: r.user_id, name: r.user_name, email: r.user_email } : null,
+        // the left join types every users column nullable; they are all set when the user exists
+        user:
+          r.user_id !== null && r.user_name !== null && r.user_email !== null
+            ? { id: r.user_id, name: r.user_name, email: r.user_email }
+            : null,
         key_id: r.actor_key_id,
       },
       created_at: toIso(r.created_at),

@@ -1,24 +1,27 @@
 // GET /projects/:p/data_layers, /data_layers/last, /data_layers/:l — what the caller may see.
-import type { FastifyPluginAsync } from 'fastify';
-import { Type } from 'typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { authorize } from '../../auth/plugin.js';
-import { IdParam, ProjectParams } from '../../lib/http.js';
+import { PROJECT_ERRORS, ProjectParams } from '../../lib/http.js';
+import * as S from './schemas.js';
 import * as layers from './service.js';
 
-const LayerParams = Type.Object({ p: IdParam, l: IdParam });
-
-export const layerRoutes: FastifyPluginAsync = async (app) => {
+export const layerRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { ctx } = app;
   const tags = ['data plane'];
   const security: Record<string, string[]>[] = [{ apiKey: [] }, { session: [] }];
 
   app.get(
     '/projects/:p/data_layers',
-    { schema: { tags, security, summary: 'Data layers the caller can see', params: ProjectParams } },
-    async (req) => {
-      const access = await authorize(req, (req.params as ProjectParams).p);
-      return layers.listLayers(ctx, access);
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Data layers the caller can see',
+        params: ProjectParams,
+        response: { 200: S.LayerList, ...PROJECT_ERRORS },
+      },
     },
+    async (req) => layers.listLayers(ctx, await authorize(req, req.params.p)),
   );
 
   app.get(
@@ -29,17 +32,22 @@ export const layerRoutes: FastifyPluginAsync = async (app) => {
         security,
         summary: "The caller's working layer (a key holder: their personal layer)",
         params: ProjectParams,
+        response: { 200: S.Layer, ...PROJECT_ERRORS },
       },
     },
     async (req) => {
-      const access = await authorize(req, (req.params as ProjectParams).p);
+      const access = await authorize(req, req.params.p);
       return layers.toLayer(await layers.lastLayerRow(ctx, access));
     },
   );
 
-  app.get('/projects/:p/data_layers/:l', { schema: { tags, security, params: LayerParams } }, async (req) => {
-    const { p, l } = req.params as { p: number; l: number };
-    const access = await authorize(req, p);
-    return layers.toLayer(await layers.requireVisibleLayer(ctx, access, l));
-  });
+  app.get(
+    '/projects/:p/data_layers/:l',
+    { schema: { tags, security, params: S.LayerParams, response: { 200: S.Layer, ...PROJECT_ERRORS } } },
+    async (req) => {
+      const { p, l } = req.params;
+      const access = await authorize(req, p);
+      return layers.toLayer(await layers.requireVisibleLayer(ctx, access, l));
+    },
+  );
 };

@@ -5,19 +5,16 @@
 // at /api/objects/:sha256?project=&layer=&exp=&sig= and need no Authorization header: the
 // signature is the credential (lib/signed-url.ts). Raw PUT takes any Content-Type, up to
 // KEYPORT_MAX_OBJECT_BYTES.
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { Type } from 'typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { authorize } from '../../auth/plugin.js';
 import { AppError } from '../../errors.js';
-import { IdParam } from '../../lib/http.js';
+import { errors, PROJECT_ERRORS } from '../../lib/http.js';
 import { objectUrl, verifyObjectSignature } from '../../lib/signed-url.js';
 import { resolveLayer } from '../layers/service.js';
+import * as S from './schemas.js';
 import * as objects from './service.js';
 
-const ObjectParams = Type.Object({ p: IdParam, sha256: Type.String({ pattern: '^[0-9a-fA-F]{64}$' }) });
-const LayerQuery = Type.Object({ data_layer_id: Type.Optional(IdParam) });
-
-export const objectRoutes: FastifyPluginAsync = async (app) => {
+export const objectRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { ctx } = app;
   const tags = ['data plane'];
 
@@ -28,19 +25,22 @@ export const objectRoutes: FastifyPluginAsync = async (app) => {
         tags,
         security: [{ apiKey: [] }, { session: [] }],
         summary: 'null if the data layer holds the object, else a signed upload URL taking a raw PUT of the bytes',
-        params: ObjectParams,
-        querystring: LayerQuery,
+        params: S.ObjectParams,
+        querystring: S.LayerQuery,
+        response: { 200: S.UploadLink, ...PROJECT_ERRORS },
       },
     },
     async (req, reply) => {
-      const { p, sha256: raw } = req.params as { p: number; sha256: string };
-      const sha256 = raw.toLowerCase();
+      const { p } = req.params;
+      const sha256 = req.params.sha256.toLowerCase();
       const access = await authorize(req, p);
       objects.requireUploader(access);
-      const layer = await resolveLayer(ctx, access, (req.query as { data_layer_id?: number }).data_layer_id, undefined);
+      const layer = await resolveLayer(ctx, access, req.query.data_layer_id, undefined);
       // Not held: a link, whether or not the bytes are stored for some other layer (no oracle).
       const held = await objects.layerHoldsObject(ctx, layer.id, sha256);
       const link = held ? null : objectUrl(ctx, 'PUT', sha256, { projectId: p, layerId: layer.id });
+      // The answer is a bare JSON string or null, serialized here: Fastify sends a string payload
+      // as it is (unquoted, and as text/plain unless told otherwise).
       return reply.type('application/json; charset=utf-8').send(JSON.stringify(link));
     },
   );
@@ -49,8 +49,8 @@ export const objectRoutes: FastifyPluginAsync = async (app) => {
 };
 
 /** The hash in the path, lower-cased; a malformed one can have no valid signature. */
-function pathHash(req: FastifyRequest): string {
-  const sha256 = String((req.params as { sha256?: string }).sha256 ?? '').toLowerCase();
+function pathHash(raw: string): string {
+  const sha256 = raw.toLowerCase();
   if (!objects.SHA256_RE.test(sha256)) {
     throw new AppError('INVALID_SIGNATURE', 'The link is invalid or has expired; ask the API for a new one');
   }
@@ -58,18 +58,33 @@ function pathHash(req: FastifyRequest): string {
 }
 
 /** Its own encapsulated context: no JSON parsing here, every Content-Type arrives as raw bytes. */
-const rawTransfers: FastifyPluginAsync = async (app) => {
+const rawTransfers: FastifyPluginAsyncTypebox = async (app) => {
   const { ctx } = app;
   const limit = ctx.config.maxObjectBytes;
+  const tags = ['data plane'];
+  const security: Record<string, string[]>[] = []; // the signed query is the credential
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: limit }, (_req, body, done) => done(null, body));
 
   app.get(
     '/objects/:sha256',
-    { schema: { tags: ['data plane'], summary: 'Raw download (signed URL from …/packages/:id/files)', hide: false } },
-    async (req: FastifyRequest, reply: FastifyReply) => {
-      const sha256 = pathHash(req);
-      const scope = verifyObjectSignature(ctx, 'GET', sha256, req.query as Record<string, unknown>);
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Raw download (signed URL from …/packages/:id/files)',
+        description:
+          'A byte stream, not JSON: 200 with the whole object as application/octet-stream (no ranges), ' +
+          'cacheable privately for 5 minutes, ETag = the sha256. Needs no Authorization header; a bad, ' +
+          'expired or foreign signature answers 403, an object the signed layer does not hold 404.',
+        params: S.RawParams,
+        querystring: S.SignedQuery,
+        response: { 200: S.RawBytes, ...errors(400, 403, 404, 503) },
+      },
+    },
+    async (req, reply) => {
+      const sha256 = pathHash(req.params.sha256);
+      const scope = verifyObjectSignature(ctx, 'GET', sha256, req.query);
       const data = await objects.loadObject(ctx, scope, sha256);
       return reply
         .header('cache-control', 'private, max-age=300')
@@ -83,16 +98,27 @@ const rawTransfers: FastifyPluginAsync = async (app) => {
     '/objects/:sha256',
     {
       bodyLimit: limit,
-      schema: { tags: ['data plane'], summary: 'Raw upload of the bytes (signed URL from PUT …/objects/:sha256)' },
+      schema: {
+        tags,
+        security,
+        summary: 'Raw upload of the bytes (signed URL from PUT …/objects/:sha256)',
+        description:
+          'The body is the raw bytes with any Content-Type, up to KEYPORT_MAX_OBJECT_BYTES (413 beyond); ' +
+          'they must hash to the sha256 in the path (400 HASH_MISMATCH). Needs no Authorization header: ' +
+          'a bad or expired signature answers 403 before the body is read.',
+        params: S.RawParams,
+        querystring: S.SignedQuery,
+        response: { 200: S.Stored, ...errors(400, 403, 404, 413, 503) },
+      },
       // Refuse before the body is read: unsigned uploads cost nothing.
       onRequest: async (req) => {
-        verifyObjectSignature(ctx, 'PUT', pathHash(req), req.query as Record<string, unknown>);
+        verifyObjectSignature(ctx, 'PUT', pathHash(req.params.sha256), req.query);
       },
     },
-    async (req: FastifyRequest) => {
-      const sha256 = pathHash(req);
-      const scope = verifyObjectSignature(ctx, 'PUT', sha256, req.query as Record<string, unknown>);
-      const body = req.body;
+    async (req) => {
+      const sha256 = pathHash(req.params.sha256);
+      const scope = verifyObjectSignature(ctx, 'PUT', sha256, req.query);
+      const body: unknown = req.body;
       const data = Buffer.isBuffer(body) ? body : Buffer.alloc(0);
       return objects.storeObject(ctx, scope, sha256, data);
     },

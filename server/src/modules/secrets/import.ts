@@ -7,15 +7,7 @@ import type { Ctx } from '../../context.js';
 import { AppError, notFound } from '../../errors.js';
 import { audit } from '../audit/service.js';
 import { tokenForKey } from '../keys/tokens.js';
-import {
-  checkName,
-  createSecretsIn,
-  nameTaken,
-  type PublicSecret,
-  type SecretInput,
-  toPublic,
-  withNameRace,
-} from './service.js';
+import { checkName, createSecretsIn, type PublicSecret, type SecretInput, toPublic, withNameRace } from './service.js';
 
 export interface ImportInput {
   key_id: number;

@@ -39,8 +39,8 @@ export interface PublicSecret {
   description: string;
   type: SecretType;
   node_ids: number[];
-  created_at: string | null;
-  updated_at: string | null;
+  created_at: string;
+  updated_at: string;
   /** only when revealed by a project manager */
   value?: SecretValue;
 }

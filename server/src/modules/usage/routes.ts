@@ -1,54 +1,12 @@
 // Issued keys and usage statistics (F7): project_manage only. Revocation (DELETE) lives in modules/keys.
-import type { FastifyPluginAsync } from 'fastify';
-import { type Static, Type } from 'typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { authorize } from '../../auth/plugin.js';
-import { IdParam, ProjectParams } from '../../lib/http.js';
+import { PROJECT_ERRORS, ProjectParams } from '../../lib/http.js';
 import { parsePeriod } from './period.js';
+import * as S from './schemas.js';
 import { keySeries, listIssuedKeys, projectSeries, type SortField } from './stats.js';
 
-const PeriodQuery = {
-  from: Type.Optional(
-    Type.String({
-      maxLength: 40,
-      description: 'ISO date or datetime, inclusive (default: start of the current month)',
-    }),
-  ),
-  to: Type.Optional(
-    Type.String({ maxLength: 40, description: 'ISO date or datetime, exclusive (default: start of the next month)' }),
-  ),
-  tz: Type.Optional(
-    Type.String({
-      maxLength: 64,
-      description: 'IANA time zone for dates without an offset and for days (default UTC)',
-    }),
-  ),
-};
-
-const ListQuery = Type.Object({
-  ...PeriodQuery,
-  page: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1 }),
-  page_size: Type.Integer({ minimum: 1, default: 25 }),
-  sort: Type.String({
-    pattern: '^-?(received_at|requests|total_cost|template_name|user)$',
-    default: '-received_at',
-    description: 'received_at | requests | total_cost | template_name | user; prefix "-" for descending',
-  }),
-  order: Type.Optional(Type.Union([Type.Literal('asc'), Type.Literal('desc')])),
-  status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('revoked'), Type.Literal('all')])),
-  template_id: Type.Optional(IdParam),
-  user_id: Type.Optional(IdParam),
-});
-type ListQuery = Static<typeof ListQuery>;
-
-const SeriesQuery = Type.Object({
-  ...PeriodQuery,
-  granularity: Type.Union([Type.Literal('hour'), Type.Literal('day')], { default: 'day' }),
-});
-type SeriesQuery = Static<typeof SeriesQuery>;
-
-const KeyParams = Type.Object({ p: IdParam, k: IdParam });
-
-export const usageRoutes: FastifyPluginAsync = async (app) => {
+export const usageRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { ctx } = app;
   const tags = ['issued keys'];
 
@@ -59,14 +17,16 @@ export const usageRoutes: FastifyPluginAsync = async (app) => {
         tags,
         summary: 'Issued keys with requests and cost in a period [from, to)',
         params: ProjectParams,
-        querystring: ListQuery,
+        querystring: S.ListQuery,
+        response: { 200: S.IssuedKeyList, ...PROJECT_ERRORS },
       },
     },
     async (req) => {
-      const { p } = req.params as ProjectParams;
+      const { p } = req.params;
       await authorize(req, p, 'project_manage');
-      const q = req.query as ListQuery;
+      const q = req.query;
       const period = parsePeriod(q, ctx.clock.now());
+      // the pattern admits exactly the SortField names, with an optional "-"
       const field = q.sort.replace(/^-/, '') as SortField;
       const desc = q.order ? q.order === 'desc' : q.sort.startsWith('-');
       return listIssuedKeys(ctx, p, {
@@ -88,14 +48,15 @@ export const usageRoutes: FastifyPluginAsync = async (app) => {
       schema: {
         tags,
         summary: 'Requests and cost of one key per hour or day',
-        params: KeyParams,
-        querystring: SeriesQuery,
+        params: S.KeyParams,
+        querystring: S.SeriesQuery,
+        response: { 200: S.KeySeries, ...PROJECT_ERRORS },
       },
     },
     async (req) => {
-      const { p, k } = req.params as Static<typeof KeyParams>;
+      const { p, k } = req.params;
       await authorize(req, p, 'project_manage');
-      const q = req.query as SeriesQuery;
+      const q = req.query;
       return keySeries(ctx, p, k, parsePeriod(q, ctx.clock.now()), q.granularity);
     },
   );
@@ -107,13 +68,14 @@ export const usageRoutes: FastifyPluginAsync = async (app) => {
         tags,
         summary: 'Requests and cost of all keys of the project per hour or day',
         params: ProjectParams,
-        querystring: SeriesQuery,
+        querystring: S.SeriesQuery,
+        response: { 200: S.ProjectSeries, ...PROJECT_ERRORS },
       },
     },
     async (req) => {
-      const { p } = req.params as ProjectParams;
+      const { p } = req.params;
       await authorize(req, p, 'project_manage');
-      const q = req.query as SeriesQuery;
+      const q = req.query;
       return projectSeries(ctx, p, parsePeriod(q, ctx.clock.now()), q.granularity);
     },
   );

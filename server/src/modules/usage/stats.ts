@@ -10,6 +10,7 @@ import { DAY_MS, HOUR_MS, toIso } from '../../lib/clock.js';
 import { paging } from '../../lib/http.js';
 import { formatMoney } from '../../lib/money.js';
 import { decompose, hourRange, type Period, type Piece, seriesBuckets } from './period.js';
+import type { IssuedKeyList, IssuedKeyStatus, SeriesPoint } from './schemas.js';
 
 export const SORTS = ['received_at', 'requests', 'total_cost', 'template_name', 'user'] as const;
 export type SortField = (typeof SORTS)[number];
@@ -129,7 +130,7 @@ interface KeyRow {
   cost?: unknown;
 }
 
-export async function listIssuedKeys(ctx: Ctx, projectId: number, q: ListQuery) {
+export async function listIssuedKeys(ctx: Ctx, projectId: number, q: ListQuery): Promise<IssuedKeyList> {
   const { limit, offset } = paging(q);
   const { period } = q;
   const conds = [sql`k.project_id = ${projectId}`];
@@ -202,6 +203,8 @@ export async function listIssuedKeys(ctx: Ctx, projectId: number, q: ListQuery) 
       const u = usageOf(r);
       const revokedAt = r.revoked_at === null ? null : Number(r.revoked_at);
       const expiresAt = r.expires_at === null ? null : Number(r.expires_at);
+      const status: IssuedKeyStatus =
+        revokedAt !== null ? 'revoked' : expiresAt !== null && expiresAt <= now ? 'expired' : 'active';
       return {
         id: Number(r.id),
         template_id: Number(r.template_id),
@@ -212,19 +215,13 @@ export async function listIssuedKeys(ctx: Ctx, projectId: number, q: ListQuery) 
         total_cost: formatMoney(u.cost),
         currency,
         revoked_at: toIso(revokedAt),
-        status: revokedAt !== null ? 'revoked' : expiresAt !== null && expiresAt <= now ? 'expired' : 'active',
+        status,
       };
     }),
   };
 }
 
 // ---- series -------------------------------------------------------------------------------------
-
-export interface SeriesPoint {
-  t: string | null;
-  requests: number;
-  cost: string;
-}
 
 /** Groups hourly rows (sorted by hour) into the chart points of the period. */
 function toPoints(starts: number[], rows: { at: number; requests: number; cost: bigint }[]) {

@@ -1,0 +1,92 @@
+// Request and response shapes of issued-key statistics (F7): validation, types and OpenAPI in one.
+import { type Static, Type } from 'typebox';
+import { IdParam, Instant, MaybeInstant } from '../../lib/http.js';
+
+const PeriodQuery = {
+  from: Type.Optional(
+    Type.String({
+      maxLength: 40,
+      description: 'ISO date or datetime, inclusive (default: start of the current month)',
+    }),
+  ),
+  to: Type.Optional(
+    Type.String({ maxLength: 40, description: 'ISO date or datetime, exclusive (default: start of the next month)' }),
+  ),
+  tz: Type.Optional(
+    Type.String({
+      maxLength: 64,
+      description: 'IANA time zone for dates without an offset and for days (default UTC)',
+    }),
+  ),
+};
+
+export const ListQuery = Type.Object({
+  ...PeriodQuery,
+  page: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1 }),
+  page_size: Type.Integer({ minimum: 1, default: 25 }),
+  sort: Type.String({
+    pattern: '^-?(received_at|requests|total_cost|template_name|user)$',
+    default: '-received_at',
+    description: 'received_at | requests | total_cost | template_name | user; prefix "-" for descending',
+  }),
+  order: Type.Optional(Type.Union([Type.Literal('asc'), Type.Literal('desc')])),
+  status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('revoked'), Type.Literal('all')])),
+  template_id: Type.Optional(IdParam),
+  user_id: Type.Optional(IdParam),
+});
+
+const Granularity = Type.Union([Type.Literal('hour'), Type.Literal('day')]);
+export const SeriesQuery = Type.Object({
+  ...PeriodQuery,
+  granularity: Type.Union([Type.Literal('hour'), Type.Literal('day')], { default: 'day' }),
+});
+export const KeyParams = Type.Object({ p: IdParam, k: IdParam });
+
+/** Money is decimal text (exact micro-units, e.g. "0.05"), never a float. */
+const Money = Type.String({ description: 'decimal text, e.g. "12.50"' });
+const PeriodEnvelope = {
+  from: Instant,
+  to: Instant,
+  tz: Type.String(),
+  currency: Type.String(),
+};
+
+export const IssuedKeyStatus = Type.Union([Type.Literal('active'), Type.Literal('revoked'), Type.Literal('expired')]);
+export const IssuedKey = Type.Object({
+  id: Type.Integer(),
+  template_id: Type.Integer(),
+  template_name: Type.String(),
+  user: Type.Object({ id: Type.Integer(), name: Type.String(), email: Type.String() }),
+  received_at: Instant,
+  requests: Type.Integer(),
+  total_cost: Money,
+  currency: Type.String(),
+  revoked_at: MaybeInstant,
+  status: IssuedKeyStatus,
+});
+export const IssuedKeyList = Type.Object({
+  total: Type.Integer(),
+  page: Type.Integer(),
+  page_size: Type.Integer(),
+  ...PeriodEnvelope,
+  totals: Type.Object({
+    requests: Type.Integer({ description: 'all keys of the project in the period' }),
+    total_cost: Money,
+    currency: Type.String(),
+  }),
+  items: Type.Array(IssuedKey),
+});
+
+export const SeriesPoint = Type.Object({ t: Instant, requests: Type.Integer(), cost: Money });
+const SeriesBody = {
+  ...PeriodEnvelope,
+  granularity: Granularity,
+  items: Type.Array(SeriesPoint),
+  total: Type.Object({ requests: Type.Integer(), cost: Money }),
+};
+export const KeySeries = Type.Object({ key_id: Type.Integer(), ...SeriesBody });
+export const ProjectSeries = Type.Object({ key_id: Type.Null({ description: 'all keys' }), ...SeriesBody });
+
+export type IssuedKeyStatus = Static<typeof IssuedKeyStatus>;
+export type IssuedKeyList = Static<typeof IssuedKeyList>;
+export type SeriesPoint = Static<typeof SeriesPoint>;
