@@ -27,7 +27,13 @@ export async function contractDocument(): Promise<Record<string, unknown>> {
   const db = openDb({ databaseUrl: null, dataDir });
   try {
     await migrateToLatest(db);
-    const app = await buildApp({ config, db, master: masterKeyFrom(Buffer.alloc(32, 7)), logger: false, webDist: null });
+    const app = await buildApp({
+      config,
+      db,
+      master: masterKeyFrom(Buffer.alloc(32, 7)),
+      logger: false,
+      webDist: null,
+    });
     await app.ready();
     const doc = app.swagger() as unknown as Record<string, unknown>;
     await app.close();

@@ -6,7 +6,10 @@ import { makeTestApp, type TestApp } from './helpers.js';
 
 let t: TestApp;
 let doc: {
-  paths: Record<string, Record<string, { responses?: Record<string, { content?: Record<string, { schema?: unknown }> }> }>>;
+  paths: Record<
+    string,
+    Record<string, { responses?: Record<string, { content?: Record<string, { schema?: unknown }> }> }>
+  >;
   components?: { schemas?: Record<string, unknown> };
 };
 
@@ -37,9 +40,12 @@ describe('OpenAPI document', () => {
         const error = Object.entries(responses).some(
           ([code, r]) =>
             /^[45]/.test(code) &&
-            JSON.stringify(r.content?.['application/json']?.schema ?? {}).includes('#/components/schemas/ErrorResponse'),
+            JSON.stringify(r.content?.['application/json']?.schema ?? {}).includes(
+              '#/components/schemas/ErrorResponse',
+            ),
         );
-        if (!success || !error) missing.push(`${method.toUpperCase()} ${path}${success ? '' : ' (no success)'}${error ? '' : ' (no error)'}`);
+        if (!success || !error)
+          missing.push(`${method.toUpperCase()} ${path}${success ? '' : ' (no success)'}${error ? '' : ' (no error)'}`);
       }
     }
     expect(doc.components?.schemas?.ErrorResponse).toBeDefined();

@@ -175,7 +175,10 @@ describe('projects (F12)', () => {
     // inviting answers alike for an account and for an unknown address; foreign role 400;
     // the last owner cannot be removed (409, unchanged)
     const third = await signUp(t.app, 'Third');
-    const known = await owner.post(`/api/projects/${projectId}/members`, { email: third.user.email, role_ids: [viewer.id] });
+    const known = await owner.post(`/api/projects/${projectId}/members`, {
+      email: third.user.email,
+      role_ids: [viewer.id],
+    });
     const ghost = await owner.post(`/api/projects/${projectId}/members`, {
       email: 'ghost@example.test',
       role_ids: [viewer.id],

@@ -65,7 +65,8 @@ export const NoContent = Type.Null({ description: 'No content' });
  * characters, line separators or bidirectional overrides, which could fake line breaks in a mail
  * or reorder what a reader sees.
  */
-export const NAME_TEXT_PATTERN = '^(?=[\\s\\S]*\\S)[^\\u0000-\\u001f\\u007f-\\u009f\\u200e\\u200f\\u2028-\\u202e\\u2066-\\u2069]*$';
+export const NAME_TEXT_PATTERN =
+  '^(?=[\\s\\S]*\\S)[^\\u0000-\\u001f\\u007f-\\u009f\\u200e\\u200f\\u2028-\\u202e\\u2066-\\u2069]*$';
 export const NameText = (maxLength: number) => Type.String({ minLength: 1, maxLength, pattern: NAME_TEXT_PATTERN });
 
 /** Names of secrets, info fields, prefixes. */

@@ -33,7 +33,8 @@ export async function invite(ctx: Ctx, access: Access, rawEmail: string, roleIds
   const projectId = access.projectId;
   return ctx.k.transaction().execute(async (trx) => {
     const ownerRoles = await checkGrantableRoles(trx, access, unique);
-    if (ownerRoles.length && !(await isOwner(trx, projectId, access.actor.userId))) throw ownerOnly('grant the owner role');
+    if (ownerRoles.length && !(await isOwner(trx, projectId, access.actor.userId)))
+      throw ownerOnly('grant the owner role');
     const invitee = await trx.selectFrom('users').select(['id', 'name']).where('email', '=', email).executeTakeFirst();
     if (invitee) {
       const member = await trx

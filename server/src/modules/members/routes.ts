@@ -81,10 +81,8 @@ export const memberRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
   );
 
-  app.get(
-    '/me/invitations',
-    { schema: { tags, response: { 200: S.MyInvitationList, ...ME_ERRORS } } },
-    async (req) => invitations.listMyInvitations(ctx, requireUser(req).userId),
+  app.get('/me/invitations', { schema: { tags, response: { 200: S.MyInvitationList, ...ME_ERRORS } } }, async (req) =>
+    invitations.listMyInvitations(ctx, requireUser(req).userId),
   );
 
   app.post(

@@ -59,7 +59,8 @@ export async function checkGrantableRoles(q: Q, access: Access, roleIds: number[
     .where('project_id', '=', access.projectId)
     .where('id', 'in', roleIds)
     .execute();
-  if (found.length !== roleIds.length) throw new AppError('INVALID_REFERENCE', 'Every role must belong to this project');
+  if (found.length !== roleIds.length)
+    throw new AppError('INVALID_REFERENCE', 'Every role must belong to this project');
   return found.filter((r) => r.is_owner === 1).map((r) => r.id);
 }
 
