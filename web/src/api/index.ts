@@ -113,7 +113,7 @@ function normTemplate(t: Template): Template {
 }
 
 export const keyRequests = {
-  offers: async (p: number) => items(await http.get<Offer[]>(`${P(p)}/api-key-offers`)).map(normOffer),
+  offers: async (p: number) => items(await http.get<(Offer & Record<string, unknown>)[]>(`${P(p)}/api-key-offers`)).map(normOffer),
   request: (p: number, t: number) =>
     http.post<{ id: number; status: string }>(`${P(p)}/api-key-templates/${t}/requests`),
   cancel: (p: number, r: number) => http.del(`${P(p)}/api-key-requests/${r}`),
@@ -194,7 +194,7 @@ function normUsage(data: unknown): UsagePoint[] {
 }
 
 export const me = {
-  keys: async () => items(await http.get<MyKey[]>('/me/api-keys')).map(normMyKey),
+  keys: async () => items(await http.get<(MyKey & Record<string, unknown>)[]>('/me/api-keys')).map(normMyKey),
   token: (k: number) => http.get<{ token: string }>(`/me/api-keys/${k}/token`),
   notifications: async () => items(await http.get<Page<Notification>>('/me/notifications', { page_size: 50 })),
   markRead: (ids: number[]) => http.post('/me/notifications/read', { ids }),
