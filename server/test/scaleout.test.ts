@@ -236,7 +236,7 @@ describe.skipIf(!PG_URL)('scale-out: three instances on one PostgreSQL', () => {
   });
 
   it(`a role permission removal reaches all three instances: p99 ≤ 1 s, max ≤ TTL (${ROUNDS} changes)`, async () => {
-    const withCode = { project: ['project_view', 'code_view'], nodes: {} };
+    const withCode = { project: ['project_view', 'code_edit'], nodes: {} };
     const without = { project: ['project_view'], nodes: {} };
     const role = (
       await manage(A, 'POST', `/api/projects/${projectId}/roles`, {
@@ -250,7 +250,7 @@ describe.skipIf(!PG_URL)('scale-out: three instances on one PostgreSQL', () => {
     const hasCode = async (inst: Instance) => {
       const res = await whoami(inst, key.token);
       if (res.status !== 200) throw new Error(`unexpected ${res.status} from ${inst.name}`);
-      return (res.body.permissions.project as string[]).includes('code_view');
+      return (res.body.permissions.project as string[]).includes('code_edit');
     };
     for (const inst of all) {
       expect(await hasCode(inst)).toBe(true);
@@ -305,7 +305,7 @@ describe.skipIf(!PG_URL)('scale-out: three instances on one PostgreSQL', () => {
         await manage(A, 'POST', `/api/projects/${projectId}/roles`, {
           name: 'killed-listener',
           price_per_request: '0.01',
-          permissions: { project: ['project_view', 'code_view'], nodes: {} },
+          permissions: { project: ['project_view', 'code_edit'], nodes: {} },
         })
       ).body.id as number;
       const victim = await issue(roleId);
@@ -352,7 +352,7 @@ describe.skipIf(!PG_URL)('scale-out: three instances on one PostgreSQL', () => {
       expect(C.directory.stats.roles).toBe(0);
       const who = await whoami(C, watched.token);
       expect(who.status).toBe(200);
-      expect(who.body.permissions.project).not.toContain('code_view');
+      expect(who.body.permissions.project).not.toContain('code_edit');
       expect((await whoami(C, victim.token)).status).toBe(401);
 
       // Without the hold, a killed connection comes back by itself (backoff from 100 ms) and C hears
