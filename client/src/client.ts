@@ -6,67 +6,34 @@ import { constants as fsConstants } from 'node:fs';
 import { access, chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
+import type { ApiPath, Body, Item, Ok, QueryWith, VarName } from './contract-types.js';
+
+/** An id as given: a number, or digits (values read from secrets are strings). */
 export type Id = number | string;
 
+// The shapes below are the server's contract (./contract.ts), looked up by route.
+
+/** A package as created or fetched by id: with its files' metadata. */
+export type Package = Ok<'/projects/{p}/nodes/{n}/packages/{id}', 'get'>;
+/** A page of search results: `{total, items}`, the items without files. */
+export type SearchResult = Ok<'/projects/{p}/nodes/{n}/packages/search', 'post'>;
+/** A package as a search lists it (no `files`). */
+export type PackageSummary = Item<SearchResult>;
+/** A package, with `files` when the answer carries them (createPackage, getPackage; not search). */
+export type PackageInfo = PackageSummary & Partial<Pick<Package, 'files'>>;
 /** A file as a package references it (what `uploadProjectFile` returns). */
-export interface FileRef {
-  name: string;
-  content_hash: string;
-  type: string;
-  is_executable: boolean;
-  is_binary: boolean;
-  size: number;
-}
-
+export type FileRef = Package['files'][number];
 /** A file as `getFilesList` returns it: `content` is a signed, expiring download URL. */
-export interface RemoteFile extends FileRef {
-  content: string;
-}
-
-export interface Field {
-  name: string;
-  value: unknown;
-}
-
-export interface PackageInfo {
-  id: number;
-  label: string;
-  master_id: number;
-  parent_ids: number[];
-  data_layer_id: number;
-  node_id: number;
-  project_id: number;
-  created_at: string;
-  fields: Field[];
-  files?: Omit<RemoteFile, 'content'>[];
-}
-
-export interface DataLayer {
-  id: number;
-  project_id: number;
-  name: string;
-  kind: 'shared' | 'personal';
-  user_id: number | null;
-  created_at: string;
-}
-
-export interface SearchResult {
-  total: number;
-  items: PackageInfo[];
-}
-
-export interface NewPackage {
-  label?: string;
-  fields?: Record<string, unknown>;
-  files?: FileRef[];
-  parent_ids?: Id[];
-}
-
-export interface SearchFilter {
-  master_id?: Id;
-  label?: string;
-  after_id?: Id;
-}
+export type RemoteFile = Item<Ok<'/projects/{p}/nodes/{n}/packages/{id}/files', 'get'>>;
+/** A package field: `value` is whatever JSON the package was created with. */
+export type Field = PackageSummary['fields'][number];
+export type DataLayer = Item<Ok<'/projects/{p}/data_layers', 'get'>>;
+/** What a package is posted with; its layer is the call's `layer` argument. */
+export type NewPackage = Omit<Body<'/projects/{p}/nodes/{n}/packages', 'post'>, 'data_layer_id'>;
+/** What a search filters by; its layer is the call's `layer` argument. */
+export type SearchFilter = Omit<Body<'/projects/{p}/nodes/{n}/packages/search', 'post'>, 'data_layer_id'>;
+/** The runner view of a node: {NAME: value} of the secrets granted to it. */
+export type NodeSecrets = Ok<'/projects/{p}/nodes/{n}/secrets', 'get'>;
 
 export interface WaitOptions {
   /** give up after this long (default 5 minutes, like ServerProxy.waitResult) */
@@ -343,20 +310,31 @@ export class KeyportClient {
     }
   }
 
-  private async call<T>(
-    method: 'GET' | 'POST' | 'PUT',
-    resource: string,
-    opts: { query?: Record<string, Id | undefined>; body?: unknown; signal?: AbortSignal; idempotent?: boolean } = {},
-  ): Promise<T> {
+  /** One operation of the contract: `path` and its `{vars}` decide the query names, the body and the answer. */
+  private async call<P extends ApiPath, M extends 'get' | 'post' | 'put'>(
+    method: M,
+    path: P,
+    vars: Record<VarName<P>, Id>,
+    opts: {
+      query?: QueryWith<P, M, Id>;
+      body?: Body<P, M>;
+      signal?: AbortSignal;
+      idempotent?: boolean;
+    } = {},
+  ): Promise<Ok<P, M>> {
+    const verb = method.toUpperCase();
+    const values = vars as Record<string, Id>;
+    const resource = path.replace(/\{(\w+)\}/g, (_, k: string) => encodeURIComponent(String(values[k])));
     const url = new URL(`${this.server}/api${resource}`);
-    for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
-    const headers: Record<string, string> = { accept: 'application/json', ...this.authHeaders(method) };
-    const init: RequestInit = { method, headers };
+    for (const [k, v] of Object.entries<Id | undefined>(opts.query ?? {}))
+      if (v !== undefined) url.searchParams.set(k, String(v));
+    const headers: Record<string, string> = { accept: 'application/json', ...this.authHeaders(verb) };
+    const init: RequestInit = { method: verb, headers };
     if (opts.body !== undefined) {
       headers['content-type'] = 'application/json';
       init.body = JSON.stringify(opts.body);
     }
-    const res = await this.send(url.toString(), init, opts.signal, opts.idempotent ?? method !== 'POST');
+    const res = await this.send(url.toString(), init, opts.signal, opts.idempotent ?? verb !== 'POST');
     const text = await res.text();
     let data: unknown = null;
     try {
@@ -369,11 +347,12 @@ export class KeyportClient {
       throw new KeyportError(
         res.status,
         err?.code ?? `HTTP_${res.status}`,
-        `${method} ${url.pathname}: ${res.status} ${err?.message ?? String(text).slice(0, 200)}`,
+        `${verb} ${url.pathname}: ${res.status} ${err?.message ?? String(text).slice(0, 200)}`,
         data,
       );
     }
-    return data as T;
+    // the one place where the wire meets the contract
+    return data as Ok<P, M>;
   }
 
   private node(which: 'input' | 'output', given?: Id): string {
@@ -387,12 +366,13 @@ export class KeyportClient {
 
   /** GET /projects/:p/data_layers/last → id (a key holder: their personal layer). */
   async getLastDataLayer(): Promise<number> {
-    return (await this.call<DataLayer>('GET', `/projects/${this.project}/data_layers/last`)).id;
+    return (await this.call('get', '/projects/{p}/data_layers/last', { p: this.project })).id;
   }
 
   /** The runner view: {NAME: value} of the secrets granted to a node (needs code_edit on it). */
-  async getNodeSecrets(node: Id, opts: { signal?: AbortSignal } = {}): Promise<Record<string, string>> {
-    const body = await this.call<unknown>('GET', `/projects/${this.project}/nodes/${node}/secrets`, opts);
+  async getNodeSecrets(node: Id, opts: { signal?: AbortSignal } = {}): Promise<NodeSecrets> {
+    // checked here, not trusted: a runner hands these to a job's environment
+    const body: unknown = await this.call('get', '/projects/{p}/nodes/{n}/secrets', { p: this.project, n: node }, opts);
     if (
       !body ||
       typeof body !== 'object' ||
@@ -400,7 +380,7 @@ export class KeyportClient {
       Object.values(body).some((v) => typeof v !== 'string')
     )
       throw new KeyportError(200, 'UNEXPECTED_ANSWER', 'the runner view is not a name -> value object', body);
-    return body as Record<string, string>;
+    return body as NodeSecrets;
   }
 
   /** GET /projects/:p/data_layers → ids, like ServerProxy.getDataLayers. */
@@ -410,15 +390,17 @@ export class KeyportClient {
 
   /** The layers with their names and kinds. */
   listDataLayers(): Promise<DataLayer[]> {
-    return this.call<DataLayer[]>('GET', `/projects/${this.project}/data_layers`);
+    return this.call('get', '/projects/{p}/data_layers', { p: this.project });
   }
 
   /** POST a package to the input node (or `node`) → the created package. */
-  createPackage(layer: Id, pkg: NewPackage, node?: Id): Promise<PackageInfo> {
-    return this.call<PackageInfo>('POST', `/projects/${this.project}/nodes/${this.node('input', node)}/packages`, {
-      query: { data_layer_id: layer },
-      body: pkg,
-    });
+  createPackage(layer: Id, pkg: NewPackage, node?: Id): Promise<Package> {
+    return this.call(
+      'post',
+      '/projects/{p}/nodes/{n}/packages',
+      { p: this.project, n: this.node('input', node) },
+      { query: { data_layer_id: layer }, body: pkg },
+    );
   }
 
   /** POST a package to the input node → its id (ServerProxy.postPackage(layer, package)). */
@@ -440,12 +422,17 @@ export class KeyportClient {
     pageSize = 10,
     signal?: AbortSignal,
   ): Promise<SearchResult> {
-    return this.call<SearchResult>('POST', `/projects/${this.project}/nodes/${node}/packages/search`, {
-      query: { data_layer_id: layer, page, page_size: pageSize },
-      body: filter,
-      idempotent: true,
-      ...(signal ? { signal } : {}),
-    });
+    return this.call(
+      'post',
+      '/projects/{p}/nodes/{n}/packages/search',
+      { p: this.project, n: node },
+      {
+        query: { data_layer_id: layer, page, page_size: pageSize },
+        body: filter,
+        idempotent: true,
+        ...(signal ? { signal } : {}),
+      },
+    );
   }
 
   /** Results in the output node whose master is `master` (ServerProxy.searchByMaster). */
@@ -469,7 +456,7 @@ export class KeyportClient {
   /** The first result: id, fields as an object, and the package (ServerProxy.waitOneResult). */
   async waitOneResult(layer: Id, master: Id, opts: Omit<WaitOptions, 'page' | 'pageSize'> = {}) {
     const r = await this.waitForResult(layer, master, { ...opts, page: 1, pageSize: 1 });
-    const pkg = r.items[0] as PackageInfo;
+    const pkg = r.items[0] as PackageSummary;
     return { id: pkg.id, fields: fieldsToObject(pkg.fields), package: pkg };
   }
 
@@ -480,16 +467,21 @@ export class KeyportClient {
   }
 
   /** GET one package (with file metadata) from a node (default: output). */
-  getPackage(id: Id, node?: Id): Promise<PackageInfo> {
-    return this.call<PackageInfo>('GET', `/projects/${this.project}/nodes/${this.node('output', node)}/packages/${id}`);
+  getPackage(id: Id, node?: Id): Promise<Package> {
+    return this.call('get', '/projects/{p}/nodes/{n}/packages/{id}', {
+      p: this.project,
+      n: this.node('output', node),
+      id,
+    });
   }
 
   /** Files of a package in the output node (or `node`); `content` is a signed download URL. */
   getFilesList(id: Id, node?: Id): Promise<RemoteFile[]> {
-    return this.call<RemoteFile[]>(
-      'GET',
-      `/projects/${this.project}/nodes/${this.node('output', node)}/packages/${id}/files`,
-    );
+    return this.call('get', '/projects/{p}/nodes/{n}/packages/{id}/files', {
+      p: this.project,
+      n: this.node('output', node),
+      id,
+    });
   }
 
   /** Raw GET of `file.content` (no auth header); the sha256 must equal `content_hash` (one retry). */
@@ -548,9 +540,13 @@ export class KeyportClient {
     const binary = meta.isBinary ?? looksBinary(data);
     const type =
       meta.type ?? MIME[path.extname(meta.name).toLowerCase()] ?? (binary ? 'application/x-binary' : 'text/plain');
-    const link = await this.call<string | null>('PUT', `/projects/${this.project}/objects/${hash}`, {
-      query: { data_layer_id: meta.layer },
-    });
+    // a signed URL for the raw PUT, or null when the layer already holds the bytes
+    const link = await this.call(
+      'put',
+      '/projects/{p}/objects/{sha256}',
+      { p: this.project, sha256: hash },
+      { query: { data_layer_id: meta.layer } },
+    );
     if (link !== null) {
       const res = await this.send(link, {
         method: 'PUT',
@@ -593,7 +589,7 @@ export class KeyportClient {
     return this.getLastDataLayer();
   }
   /** = waitForResult, returning [items, total] like ServerProxy.waitResult */
-  async waitResult(layer: Id, master: Id, opts: WaitOptions = {}): Promise<[PackageInfo[], number]> {
+  async waitResult(layer: Id, master: Id, opts: WaitOptions = {}): Promise<[PackageSummary[], number]> {
     const r = await this.waitForResult(layer, master, opts);
     return [r.items, r.total];
   }

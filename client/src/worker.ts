@@ -2,7 +2,6 @@
 // posts what it returns to the output node with parent_ids [input id], so the client that posted
 // the input finds the result with searchByMaster(layer, <input id>).
 import {
-  type Field,
   type FileRef,
   fieldsToObject,
   type Id,
@@ -146,7 +145,7 @@ export async function runWorker(opts: WorkerOptions): Promise<WorkerStats> {
       files: () => client.getFilesList(pkg.id, inputNode),
       read: (file) => client.downloadBytes(file, signal),
     };
-    const result = await handler({ ...pkg, values: fieldsToObject(pkg.fields as Field[]) }, ctx);
+    const result = await handler({ ...pkg, values: fieldsToObject(pkg.fields) }, ctx);
     if (!result) return;
     const files: FileRef[] = [];
     for (const f of result.files ?? []) {

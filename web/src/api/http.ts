@@ -1,5 +1,7 @@
 // One fetch wrapper for the Keyport API: JSON in/out, session cookie, CSRF header on state changes,
-// errors as ApiError {code, message, status}.
+// errors as ApiError {code, message, status}; `endpoint()` types each call from the server's contract.
+import type { ApiPath, BodyArg, Method, Ok, Query as QueryOf } from './types.js';
+
 let csrfToken = '';
 let onUnauthorized: (() => void) | null = null;
 
@@ -65,10 +67,31 @@ export async function request<T>(method: string, path: string, body?: unknown, q
   return data as T;
 }
 
-export const http = {
-  get: <T>(path: string, query?: Query) => request<T>('GET', path, undefined, query),
-  post: <T>(path: string, body: unknown = {}) => request<T>('POST', path, body),
-  patch: <T>(path: string, body: unknown) => request<T>('PATCH', path, body),
-  put: <T>(path: string, body: unknown) => request<T>('PUT', path, body),
-  del: <T = void>(path: string) => request<T>('DELETE', path),
+type VarNames<S extends string> = S extends `${string}{${infer V}}${infer Rest}` ? V | VarNames<Rest> : never;
+/** The `{name}` parts of a contract path, e.g. `{p: 1, r: 2}` for `/projects/{p}/roles/{r}`. */
+type Vars<P extends ApiPath> = { [K in VarNames<P>]: number | string };
+type VarsArg<P extends ApiPath> = [VarNames<P>] extends [never] ? [] : [vars: Vars<P>];
+
+/** The operations the contract declares at a path, typed by it (a method it lacks is no member). */
+export type Endpoint<P extends ApiPath> = {
+  [M in Method as [Ok<P, M>] extends [never] ? never : M]: M extends 'get'
+    ? (query?: QueryOf<P, M>) => Promise<Ok<P, M>>
+    : (...body: BodyArg<P, M>) => Promise<Ok<P, M>>;
 };
+
+/**
+ * One endpoint of the contract: `endpoint('/projects/{p}/roles', { p }).get()` answers the contract's
+ * Role[]; `.post(body)` takes its request body. The one place where the wire meets the contract.
+ */
+export function endpoint<P extends ApiPath>(path: P, ...[vars]: VarsArg<P>): Endpoint<P> {
+  const values = (vars ?? {}) as Record<string, number | string>;
+  const url = path.replace(/\{(\w+)\}/g, (_, k: string) => encodeURIComponent(String(values[k])));
+  return {
+    get: (query?: Query) => request('GET', url, undefined, query),
+    // a POST without a declared body still sends `{}` (Fastify refuses an empty JSON body)
+    post: (body: unknown = {}) => request('POST', url, body),
+    put: (body: unknown) => request('PUT', url, body),
+    patch: (body: unknown) => request('PATCH', url, body),
+    delete: (body?: unknown) => request('DELETE', url, body),
+  } as unknown as Endpoint<P>;
+}

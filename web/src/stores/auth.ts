@@ -1,6 +1,6 @@
 import { defineStore } from 'pinia';
 import { ref } from 'vue';
-import { ApiError, auth as authApi, setCsrfToken, type User } from '../api/index.js';
+import { ApiError, auth as authApi, type Session, setCsrfToken, type User } from '../api/index.js';
 
 /** Set while this browser holds a session cookie (which scripts cannot read: httpOnly). */
 const HINT = 'keyport.session';
@@ -9,7 +9,7 @@ export const useAuthStore = defineStore('auth', () => {
   const user = ref<User | null>(null);
   let loading: Promise<void> | null = null;
 
-  function accept(session: { user: User; csrf_token: string }) {
+  function accept(session: Session) {
     user.value = session.user;
     setCsrfToken(session.csrf_token);
     localStorage.setItem(HINT, '1');

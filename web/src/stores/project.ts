@@ -10,11 +10,11 @@ export const useProjectStore = defineStore('project', () => {
   const loading = ref(false);
 
   const id = computed(() => project.value?.id ?? 0);
-  const perms = computed(() => new Set(project.value?.permissions?.project ?? []));
+  const perms = computed(() => new Set(project.value?.permissions.project ?? []));
   const can = (permission: string) => perms.value.has(permission);
   /** project-wide, or on at least one node */
   const canAnywhere = (permission: string) =>
-    can(permission) || Object.values(project.value?.permissions?.nodes ?? {}).some((l) => l.includes(permission));
+    can(permission) || Object.values(project.value?.permissions.nodes ?? {}).some((l) => l.includes(permission));
   const canManage = computed(() => can('project_manage'));
   const isOwner = computed(() => project.value?.is_owner === true);
   const currency = computed(() => project.value?.currency ?? '');
