@@ -7664,3 +7664,21 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export type operations = Record<string, never>;
+
+export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
+/** A path of the contract without its `/api` prefix, e.g. `/projects/{p}/roles`. */
+export type ApiPath = keyof paths extends infer K ? (K extends `/api${infer R}` ? R : never) : never;
+export type Op<P extends ApiPath, M extends Method> = NonNullable<paths[`/api${P}` & keyof paths][M]>;
+type Json<R> = R extends { content: { 'application/json': infer J } } ? J : never;
+/** The success answer of an operation (its 200 or 201 JSON body; `undefined` for 204 No Content). */
+export type Ok<P extends ApiPath, M extends Method> = Op<P, M> extends { responses: infer R }
+  ? R extends { 200: infer X } ? Json<X> : R extends { 201: infer X } ? Json<X> : R extends { 204: unknown } ? undefined : never
+  : never;
+/** The JSON request body of an operation. */
+export type Body<P extends ApiPath, M extends Method> = Op<P, M> extends { requestBody?: infer B } ? Json<NonNullable<B>> : never;
+/** The query parameters of an operation (`never` when it takes none). */
+export type QueryOf<P extends ApiPath, M extends Method> = NonNullable<Op<P, M> extends { parameters: { query?: infer Q } } ? Q : never>;
+/** The `{name}` parts of a path, e.g. `p | n` for `/projects/{p}/nodes/{n}/packages`. */
+export type VarName<S extends string> = S extends `${string}{${infer V}}${infer Rest}` ? V | VarName<Rest> : never;
+/** The element of a list answer, or of a `{total, items}` page. */
+export type Item<L> = L extends readonly (infer T)[] ? T : L extends { items: readonly (infer T)[] } ? T : never;

@@ -1,5 +1,6 @@
 // One fetch wrapper for the Keyport API: JSON in/out, session cookie, CSRF header on state changes,
 // errors as ApiError {code, message, status}; `endpoint()` types each call from the server's contract.
+import type { VarName } from './contract.js';
 import type { ApiPath, BodyArg, Method, Ok, Query as QueryOf } from './types.js';
 
 let csrfToken = '';
@@ -67,10 +68,9 @@ export async function request<T>(method: string, path: string, body?: unknown, q
   return data as T;
 }
 
-type VarNames<S extends string> = S extends `${string}{${infer V}}${infer Rest}` ? V | VarNames<Rest> : never;
 /** The `{name}` parts of a contract path, e.g. `{p: 1, r: 2}` for `/projects/{p}/roles/{r}`. */
-type Vars<P extends ApiPath> = { [K in VarNames<P>]: number | string };
-type VarsArg<P extends ApiPath> = [VarNames<P>] extends [never] ? [] : [vars: Vars<P>];
+type Vars<P extends ApiPath> = { [K in VarName<P>]: number | string };
+type VarsArg<P extends ApiPath> = [VarName<P>] extends [never] ? [] : [vars: Vars<P>];
 
 /** The operations the contract declares at a path, typed by it (a method it lacks is no member). */
 export type Endpoint<P extends ApiPath> = {
