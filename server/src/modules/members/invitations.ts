@@ -3,7 +3,7 @@
 // used to learn who has an account; the invitee sees the project only after accepting.
 import type { Selectable } from 'kysely';
 import type { Access } from '../../auth/permissions.js';
-import type { Ctx } from '../../context.js';
+import type { Ctx, Q } from '../../context.js';
 import type { InvitationsTable } from '../../db/schema.js';
 import { AppError, notFound } from '../../errors.js';
 import { toIso } from '../../lib/clock.js';
@@ -163,49 +163,38 @@ export async function listMyInvitations(ctx: Ctx, userId: number) {
   return { total: items.length, items };
 }
 
-/** Accept: only the holder of the invited address, only while it is pending and fresh. */
+/**
+ * Moves a pending, fresh invitation addressed to the user's email to `status` (a guarded update:
+ * of two concurrent decisions one wins); anyone else, or a decided or expired one, is 404.
+ */
+async function claim(trx: Q, ctx: Ctx, email: string, invitationId: number, status: 'accepted' | 'declined') {
+  const now = ctx.clock.now();
+  const inv = await trx
+    .selectFrom('invitations')
+    .selectAll()
+    .where('id', '=', invitationId)
+    .where('email', '=', email)
+    .where('status', '=', 'pending')
+    .where('expires_at', '>', now)
+    .executeTakeFirst();
+  if (!inv) throw notFound('Invitation');
+  const claimed = await trx
+    .updateTable('invitations')
+    .set({ status, decided_at: now })
+    .where('id', '=', inv.id)
+    .where('status', '=', 'pending')
+    .executeTakeFirst();
+  if (Number(claimed.numUpdatedRows) !== 1) throw notFound('Invitation');
+  return inv;
+}
+
+const personActor = (userId: number) => ({ kind: 'user' as const, userId, sessionId: 0 });
+
+/** Accept: the invitation's roles are added (roles deleted since are skipped; roles held are kept). */
 export async function acceptInvitation(ctx: Ctx, userId: number, invitationId: number) {
-  const membership = await decide(ctx, userId, invitationId, true);
-  if (!membership) throw notFound('Invitation');
-  return membership;
-}
-
-export async function declineInvitation(ctx: Ctx, userId: number, invitationId: number) {
-  await decide(ctx, userId, invitationId, false);
-  return { ok: true as const };
-}
-
-/** Marks the invitation decided; an acceptance adds the roles and returns the membership (null when declined). */
-async function decide(ctx: Ctx, userId: number, invitationId: number, accept: boolean) {
   const email = await emailOf(ctx, userId);
   return ctx.k.transaction().execute(async (trx) => {
-    const inv = await trx
-      .selectFrom('invitations')
-      .selectAll()
-      .where('id', '=', invitationId)
-      .where('email', '=', email)
-      .where('status', '=', 'pending')
-      .where('expires_at', '>', ctx.clock.now())
-      .executeTakeFirst();
-    if (!inv) throw notFound('Invitation');
-    const now = ctx.clock.now();
-    const claimed = await trx
-      .updateTable('invitations')
-      .set({ status: accept ? 'accepted' : 'declined', decided_at: now })
-      .where('id', '=', inv.id)
-      .where('status', '=', 'pending')
-      .executeTakeFirst();
-    if (Number(claimed.numUpdatedRows) !== 1) throw notFound('Invitation');
-    const actor = { kind: 'user' as const, userId, sessionId: 0 };
-    if (!accept) {
-      await audit(trx, ctx, inv.project_id, actor, {
-        action: 'member.invitation_declined',
-        object_type: 'invitation',
-        object_id: inv.id,
-      });
-      return null;
-    }
-    // roles deleted since the invitation was sent are skipped; roles already held are kept
+    const inv = await claim(trx, ctx, email, invitationId, 'accepted');
     const wanted = parseJson<number[]>(inv.role_ids, []);
     const existing = wanted.length
       ? await trx
@@ -228,12 +217,13 @@ async function decide(ctx: Ctx, userId: number, invitationId: number, accept: bo
     const add = existing.map((r) => r.id).filter((id) => !held.has(id));
     if (!add.length && !held.size) throw new AppError('INVALID_STATE', 'The roles of this invitation no longer exist');
     if (add.length) {
+      const now = ctx.clock.now();
       await trx
         .insertInto('member_roles')
         .values(add.map((role_id) => ({ project_id: inv.project_id, user_id: userId, role_id, created_at: now })))
         .execute();
     }
-    await audit(trx, ctx, inv.project_id, actor, {
+    await audit(trx, ctx, inv.project_id, personActor(userId), {
       action: 'member.joined',
       object_type: 'user',
       object_id: userId,
@@ -241,4 +231,17 @@ async function decide(ctx: Ctx, userId: number, invitationId: number, accept: bo
     });
     return { project_id: inv.project_id, role_ids: [...held, ...add] };
   });
+}
+
+export async function declineInvitation(ctx: Ctx, userId: number, invitationId: number) {
+  const email = await emailOf(ctx, userId);
+  await ctx.k.transaction().execute(async (trx) => {
+    const inv = await claim(trx, ctx, email, invitationId, 'declined');
+    await audit(trx, ctx, inv.project_id, personActor(userId), {
+      action: 'member.invitation_declined',
+      object_type: 'invitation',
+      object_id: inv.id,
+    });
+  });
+  return { ok: true as const };
 }
