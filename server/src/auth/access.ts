@@ -7,43 +7,19 @@ import { type Access, type Actor, mergePermissions, parsePermissions, publicPart
 export async function loadUserAccess(ctx: Ctx, userId: number, projectId: number): Promise<Access | null> {
   const project = await ctx.k.selectFrom('projects').select('id').where('id', '=', projectId).executeTakeFirst();
   if (!project) return null;
+  // the roles the user holds and the project's public ones; `holder` tells which is which
   const roles = await ctx.k
     .selectFrom('roles')
-    .select((eb) => [
-      'permissions',
-      'is_public',
-      eb
-        .exists(
-          eb
-            .selectFrom('member_roles')
-            .select('role_id')
-            .whereRef('member_roles.role_id', '=', 'roles.id')
-            .where('member_roles.user_id', '=', userId),
-        )
-        .as('held'),
-    ])
-    .where('project_id', '=', projectId)
-    .where((eb) =>
-      eb.or([
-        eb('is_public', '=', 1),
-        eb(
-          'id',
-          'in',
-          eb
-            .selectFrom('member_roles')
-            .select('role_id')
-            .where('user_id', '=', userId)
-            .where('project_id', '=', projectId),
-        ),
-      ]),
-    )
+    .leftJoin('member_roles as m', (join) => join.onRef('m.role_id', '=', 'roles.id').on('m.user_id', '=', userId))
+    .select(['roles.permissions', 'm.user_id as holder'])
+    .where('roles.project_id', '=', projectId)
+    .where((eb) => eb.or([eb('roles.is_public', '=', 1), eb('m.user_id', 'is not', null)]))
     .execute();
   // A role held only because it is public grants its viewing part (older public roles may hold more).
   const merged = mergePermissions(
-    roles.map((r) => {
-      const set = parsePermissions(r.permissions);
-      return r.held === true || Number(r.held) === 1 ? set : publicPart(set);
-    }),
+    roles.map((r) =>
+      r.holder !== null ? parsePermissions(r.permissions) : publicPart(parsePermissions(r.permissions)),
+    ),
   );
   return { projectId, actor: { kind: 'user', userId, sessionId: 0 }, ...merged };
 }
