@@ -48,8 +48,8 @@ export async function isOwner(q: Q, projectId: number, userId: number): Promise<
 export const ownerOnly = (what: string) => new AppError('FORBIDDEN', `Only an owner of this project may ${what}`);
 
 /**
- * Checks that every role belongs to the project and that a caller who is not an owner does not
- * hand out the owner role. Returns the ids of owner roles among them.
+ * Checks that every role belongs to the project; returns the ids of owner roles among them, so the
+ * caller can require an owner where the owner role is handed out or taken away.
  */
 export async function checkGrantableRoles(q: Q, access: Access, roleIds: number[]): Promise<number[]> {
   if (!roleIds.length) return [];
