@@ -15,9 +15,6 @@ export type BodyArg<P extends ApiPath, M extends Method> =
       ? []
       : [body?: Body<P, M>];
 
-/** A `{total, items}` answer of a list endpoint. */
-export type Page<T> = { total: number; items: T[] };
-
 // ---- accounts
 export type Session = Ok<'/auth/me', 'get'>;
 export type User = Session['user'];
