@@ -270,6 +270,7 @@ export async function insertKeys(
     template_name: 'bench key',
     issued_at: now,
     expires_at: null,
+    claims_expires_at: null,
     created_at: now,
     revoked_at: null,
     revoked_reason: null,

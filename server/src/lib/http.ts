@@ -57,6 +57,9 @@ export const Instant = Type.String({ format: 'date-time' });
 export const MaybeInstant = Type.Union([Instant, Type.Null()]);
 export const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 
+/** Money is decimal text (exact micro-units, e.g. "0.05"), never a float. */
+export const Money = Type.String({ description: 'decimal text, e.g. "12.50"' });
+
 /** 204 No Content. */
 export const NoContent = Type.Null({ description: 'No content' });
 

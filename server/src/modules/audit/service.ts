@@ -11,13 +11,14 @@ export interface AuditEntry {
   details?: Record<string, unknown>;
 }
 
-export async function audit(q: Q, ctx: Ctx, projectId: number, actor: Actor, entry: AuditEntry): Promise<void> {
+/** `actor` null: Keyport itself did it (a scheduled job), not a person or a key. */
+export async function audit(q: Q, ctx: Ctx, projectId: number, actor: Actor | null, entry: AuditEntry): Promise<void> {
   await q
     .insertInto('audit_log')
     .values({
       project_id: projectId,
-      actor_user_id: actor.userId,
-      actor_key_id: actor.kind === 'key' ? actor.keyId : null,
+      actor_user_id: actor?.userId ?? null,
+      actor_key_id: actor?.kind === 'key' ? actor.keyId : null,
       action: entry.action,
       object_type: entry.object_type,
       object_id: entry.object_id ?? null,

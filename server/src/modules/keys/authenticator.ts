@@ -2,7 +2,7 @@
 // database. Cold: one Ed25519 signature check against an in-memory key directory (every live key,
 // loaded at start, kept fresh by invalidation events and by polling `updated_at` every TTL).
 import { hash } from 'node:crypto';
-import type { KeyActor, KeyAuthenticator } from '../../auth/key-auth.js';
+import type { KeyActor, KeyAuthenticator, MonthlyQuota } from '../../auth/key-auth.js';
 import { type Access, mergePermissions, parsePermissions } from '../../auth/permissions.js';
 import type { Ctx } from '../../context.js';
 import { AppError } from '../../errors.js';
@@ -18,9 +18,10 @@ interface KeyInfo {
   templateId: number;
   roleId: number;
   issuer: string;
+  /** when it stops working (a roll moves it to the grace end) */
   expiresAt: number | null;
   revoked: boolean;
-  monthlyQuota: number | null;
+  quota: MonthlyQuota | null;
 }
 
 interface RoleInfo {
@@ -53,6 +54,7 @@ type KeyRow = {
   revoked_at: number | null;
   updated_at: number;
   monthly_quota: number | null;
+  lineage_id: number | null;
 };
 
 const KEY_COLUMNS = [
@@ -67,7 +69,13 @@ const KEY_COLUMNS = [
   'revoked_at',
   'updated_at',
   'monthly_quota',
+  'lineage_id',
 ] as const;
+
+/** Built when a key row is read, so the hot path reads it without allocating. */
+function quotaOf(row: KeyRow): MonthlyQuota | null {
+  return row.monthly_quota === null ? null : { limit: row.monthly_quota, lineageId: row.lineage_id ?? row.id };
+}
 
 function reject(): never {
   throw new AppError('INVALID_KEY', 'The API key is missing, invalid, expired or revoked');
@@ -203,8 +211,8 @@ export class KeyDirectory implements KeyAuthenticator {
     return this.role(actor.roleId).then((r) => (r ? { projectId, actor, project: r.project, nodes: r.nodes } : null));
   }
 
-  monthlyQuota(keyId: number): number | null {
-    return this.byId.get(keyId)?.monthlyQuota ?? null;
+  monthlyQuota(keyId: number): MonthlyQuota | null {
+    return this.byId.get(keyId)?.quota ?? null;
   }
 
   private async role(roleId: number): Promise<RoleInfo | null> {
@@ -232,7 +240,8 @@ export class KeyDirectory implements KeyAuthenticator {
     if (existing) {
       existing.revoked = revoked; // cached tokens holding this object see it at once
       existing.roleId = row.role_id; // a template's role changed: cached tokens miss and re-resolve
-      existing.monthlyQuota = row.monthly_quota;
+      existing.expiresAt = row.expires_at; // a roll's grace end
+      existing.quota = quotaOf(row);
       if (revoked) {
         this.keys.delete(existing.jti);
         this.byId.delete(existing.id);
@@ -249,7 +258,7 @@ export class KeyDirectory implements KeyAuthenticator {
       issuer: row.issuer,
       expiresAt: row.expires_at,
       revoked,
-      monthlyQuota: row.monthly_quota,
+      quota: quotaOf(row),
     };
     if (!revoked) {
       this.keys.set(info.jti, info);

@@ -29,6 +29,7 @@ export async function issueKey(
       template_name: template.name,
       issued_at: now,
       expires_at,
+      claims_expires_at: expires_at,
       monthly_quota: template.monthly_quota,
       created_at: now,
       revoked_at: null,

@@ -5,6 +5,7 @@ import type { Ctx, Q } from '../../context.js';
 /** Reasons the server writes itself (stored as text in English); anything else is the owner's words. */
 export const SYSTEM_REVOCATION_REASONS = {
   owner: 'revoked by the project owner',
+  holder: 'revoked by its holder',
   template: 'template deleted',
   role: 'role deleted',
   expired: 'expired',

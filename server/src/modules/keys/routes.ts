@@ -2,6 +2,10 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { authorizePerson, requireActor, requireUser } from '../../auth/plugin.js';
 import { AppError } from '../../errors.js';
 import { errors, OptionalReason, PROJECT_ERRORS } from '../../lib/http.js';
+import { renewKey } from '../requests/service.js';
+import { parsePeriod } from '../usage/period.js';
+import { KeySeries, SeriesQuery } from '../usage/schemas.js';
+import { DEFAULT_GRACE_SECONDS } from './roll.js';
 import * as S from './schemas.js';
 import * as keys from './service.js';
 
@@ -11,6 +15,8 @@ const KEY_ERRORS = errors(400, 401, 429, 503);
 const ME_ERRORS = errors(400, 401, 403, 503);
 /** ... and for one key: 404 not mine, 409 revoked or expired. */
 const MY_KEY_ERRORS = errors(400, 401, 403, 404, 409, 503);
+
+const graceOf = (body: { grace_seconds?: number | undefined } | null) => body?.grace_seconds ?? DEFAULT_GRACE_SECONDS;
 
 export const keyRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { ctx } = app;
@@ -46,8 +52,98 @@ export const keyRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
   );
 
+  app.post(
+    '/projects/:p/issued-keys/:k/roll',
+    {
+      schema: {
+        tags,
+        summary: 'Roll a key: a successor for its holder; the old key works until the grace ends',
+        params: S.IssuedKeyParams,
+        body: S.RollBody,
+        // 409: revoked, expired or already rolled
+        response: { 200: S.IssuedRolled, ...PROJECT_ERRORS, ...errors(409) },
+      },
+    },
+    async (req) => {
+      const { p, k } = req.params;
+      const access = await authorizePerson(req, p, 'project_manage');
+      return keys.rollIssuedKey(ctx, access, k, graceOf(req.body));
+    },
+  );
+
   app.get('/me/api-keys', { schema: { tags, response: { 200: S.MyKeyList, ...ME_ERRORS } } }, async (req) =>
     keys.myKeys(ctx, requireUser(req).userId),
+  );
+
+  app.delete(
+    '/me/api-keys/:k',
+    {
+      schema: {
+        tags,
+        summary: 'Revoke my own key (its managers are told)',
+        params: S.MyKeyParams,
+        body: OptionalReason,
+        response: { 200: S.Revoked, ...MY_KEY_ERRORS },
+      },
+    },
+    async (req) => keys.revokeMyKey(ctx, requireUser(req), req.params.k, req.body?.reason),
+  );
+
+  app.post(
+    '/me/api-keys/:k/roll',
+    {
+      schema: {
+        tags,
+        summary: 'Roll my key: a new token now; the old one works until the grace ends',
+        params: S.MyKeyParams,
+        body: S.RollBody,
+        response: { 200: S.MyRolled, ...MY_KEY_ERRORS },
+      },
+    },
+    async (req, reply) => {
+      const user = requireUser(req);
+      reply.header('cache-control', 'no-store');
+      return keys.rollMyKey(ctx, user, req.params.k, graceOf(req.body));
+    },
+  );
+
+  app.post(
+    '/me/api-keys/:k/renew',
+    {
+      schema: {
+        tags,
+        summary: 'Ask the managers to renew my key; approval rolls it over to a key with a new lifetime',
+        params: S.MyKeyParams,
+        response: { 201: S.RenewalRequest, ...MY_KEY_ERRORS },
+      },
+    },
+    async (req, reply) => {
+      reply.code(201);
+      return renewKey(ctx, requireUser(req), req.params.k);
+    },
+  );
+
+  app.get(
+    '/me/api-keys/:k/usage',
+    {
+      schema: {
+        tags,
+        summary: 'Requests and cost of my key per hour or day',
+        params: S.MyKeyParams,
+        querystring: SeriesQuery,
+        response: { 200: KeySeries, ...MY_KEY_ERRORS },
+      },
+    },
+    async (req) => {
+      const q = req.query;
+      return keys.myKeyUsage(
+        ctx,
+        requireUser(req).userId,
+        req.params.k,
+        parsePeriod(q, ctx.clock.now()),
+        q.granularity,
+      );
+    },
   );
 
   app.get(

@@ -1,6 +1,7 @@
 // Shapes of the key holder's routes, the owner's revoke and the JWKS: validation, types and OpenAPI in one.
 import { Type } from 'typebox';
-import { IdParam, Instant, MaybeInstant, Nullable } from '../../lib/http.js';
+import { IdParam, Instant, MaybeInstant, Money, Nullable } from '../../lib/http.js';
+import { DEFAULT_GRACE_SECONDS, MAX_GRACE_SECONDS } from './roll.js';
 
 export const IssuedKeyParams = Type.Object({ p: IdParam, k: IdParam });
 export const MyKeyParams = Type.Object({ k: IdParam });
@@ -22,6 +23,11 @@ export const Revoked = Type.Object({
   revoked_at: Instant,
 });
 
+export const MyKeyStatus = Type.Union(
+  [Type.Literal('active'), Type.Literal('expiring'), Type.Literal('expired'), Type.Literal('revoked')],
+  { description: 'expiring: ends within 7 days (or retires after a roll)' },
+);
+
 export const MyKey = Type.Object({
   id: Type.Integer(),
   project: Type.Object({ id: Type.Integer(), name: Type.String() }),
@@ -41,9 +47,55 @@ export const MyKey = Type.Object({
   expires_at: MaybeInstant,
   revoked_at: MaybeInstant,
   revoked_reason: Nullable(Type.String()),
-  active: Type.Boolean(),
+  active: Type.Boolean({ description: 'status is active or expiring' }),
+  status: MyKeyStatus,
+  rolled_from: Nullable(Type.Integer({ description: 'the key this one replaced' })),
+  rolled_to: Nullable(Type.Integer({ description: 'the key that replaced this one (it works until expires_at)' })),
+  requests_this_month: Type.Integer({ description: 'billed requests of this key this UTC month (as flushed)' }),
+  cost_this_month: Money,
+  monthly_quota: Nullable(Type.Integer()),
+  quota_used: Nullable(Type.Integer({ description: 'this month, over the whole lineage (rolling never resets it)' })),
+  renewable: Type.Boolean({ description: 'the key ends and may be renewed (a request to its managers)' }),
+  renewal_request_id: Nullable(Type.Integer({ description: 'a pending renewal request' })),
+  imported: Type.Array(
+    Type.Object({
+      project: Type.Object({ id: Type.Integer(), name: Type.String() }),
+      secrets: Type.Array(Type.String()),
+      node_ids: Type.Array(Type.Integer()),
+    }),
+    { description: 'where the key was imported as secrets (a roll rewrites them)' },
+  ),
 });
 export const MyKeyList = Type.Array(MyKey);
+
+export const RollBody = Type.Union([
+  Type.Object({
+    grace_seconds: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: MAX_GRACE_SECONDS,
+        default: DEFAULT_GRACE_SECONDS,
+        description: 'how long the old key keeps working (never past its own expiry); default 24 h',
+      }),
+    ),
+  }),
+  Type.Null(),
+]);
+const RollAnswer = {
+  key: MyKey,
+  previous: Type.Object({ id: Type.Integer(), expires_at: MaybeInstant }),
+  updated_secrets: Type.Array(Type.Object({ project_id: Type.Integer(), name: Type.String() })),
+};
+export const MyRolled = Type.Object({ ...RollAnswer, token: Type.String({ description: 'the new key (a JWT)' }) });
+export const IssuedRolled = Type.Object(RollAnswer, { description: 'only the holder ever reads a token' });
+export const RenewalRequest = Type.Object({
+  id: Type.Integer(),
+  project_id: Type.Integer(),
+  template_id: Type.Integer(),
+  renews_key_id: Type.Integer(),
+  status: Type.Literal('pending'),
+  created_at: Instant,
+});
 export const Token = Type.Object({ token: Type.String({ description: 'the key (a JWT)' }) });
 
 export const Jwks = Type.Object({

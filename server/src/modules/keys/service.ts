@@ -1,60 +1,188 @@
-// Issued keys from the holder's side (my keys, my token) and the owner's revoke.
+// Issued keys from the holder's side (my keys, my token, roll, revoke, usage) and the managers'
+// revoke and roll.
 
+import type { Selectable } from 'kysely';
 import type { KeyActor } from '../../auth/key-auth.js';
 import type { Access } from '../../auth/permissions.js';
-import type { Ctx } from '../../context.js';
+import type { Ctx, Q } from '../../context.js';
+import type { ApiKeysTable } from '../../db/schema.js';
 import { AppError, notFound } from '../../errors.js';
-import { toIso } from '../../lib/clock.js';
+import { DAY_MS, toIso } from '../../lib/clock.js';
+import { parseJson } from '../../lib/json.js';
 import { formatMoney } from '../../lib/money.js';
 import { audit } from '../audit/service.js';
-import { notify, quoted } from '../notifications/service.js';
+import { managersOf, notify, quoted } from '../notifications/service.js';
 import { fieldsOf } from '../templates/service.js';
+import { usageDb } from '../usage/db.js';
+import { monthOf } from '../usage/flush.js';
+import type { Period } from '../usage/period.js';
+import { monthCounts } from '../usage/quota.js';
+import { keySeries } from '../usage/stats.js';
 import { revokeKeysWhere, SYSTEM_REVOCATION_REASONS } from './revoke.js';
+import { rollKey, rollPlan } from './roll.js';
 import { signKey } from './tokens.js';
 
-export async function revokeKey(ctx: Ctx, access: Access, keyId: number, reason: string | undefined) {
+type UserActor = { kind: 'user'; userId: number; sessionId: number };
+type KeyRow = Selectable<ApiKeysTable>;
+
+/** A key of the project (for its managers) or of the holder (for anyone else it does not exist). */
+async function findKey(q: Q, where: { projectId: number } | { userId: number }, keyId: number): Promise<KeyRow> {
+  let sel = q.selectFrom('api_keys').selectAll().where('id', '=', keyId);
+  sel = 'projectId' in where ? sel.where('project_id', '=', where.projectId) : sel.where('user_id', '=', where.userId);
+  const key = await sel.executeTakeFirst();
+  if (!key) throw notFound('API key');
+  return key;
+}
+
+const projectName = async (q: Q, projectId: number) =>
+  (await q.selectFrom('projects').select('name').where('id', '=', projectId).executeTakeFirstOrThrow()).name;
+
+/** Revocation by a manager (the holder is told) or by the holder (the managers are told). */
+async function revoke(ctx: Ctx, actor: UserActor, key: KeyRow, by: 'manager' | 'holder', reason: string | undefined) {
   const result = await ctx.k.transaction().execute(async (trx) => {
-    const key = await trx
-      .selectFrom('api_keys')
-      .selectAll()
-      .where('id', '=', keyId)
-      .where('project_id', '=', access.projectId)
-      .executeTakeFirst();
-    if (!key) throw notFound('API key');
-    if (key.revoked_at !== null) return { id: keyId, revoked_at: toIso(key.revoked_at), already: true };
+    if (key.revoked_at !== null) return { id: key.id, revoked_at: toIso(key.revoked_at), already: true };
     const given = reason?.trim() || null;
-    const why = given ?? SYSTEM_REVOCATION_REASONS.owner;
-    await revokeKeysWhere(trx, ctx, access.projectId, { keyId }, why);
-    const project = await trx
-      .selectFrom('projects')
-      .select('name')
-      .where('id', '=', access.projectId)
-      .executeTakeFirstOrThrow();
-    await notify(trx, ctx, [key.user_id], {
-      kind: 'key.revoked',
-      projectId: access.projectId,
-      title: `API key revoked: ${key.template_name}`,
-      body: `Your API key ${quoted(key.template_name)} was revoked (${given ? quoted(given) : why}). It no longer works; you may request a new one.`,
-      link: `/projects/${access.projectId}/about#api-keys`,
-      // reason null: the owner gave none (the UI says "by the project owner" in its language)
-      params: { template: key.template_name, project: project.name, reason: given },
-    });
-    await audit(trx, ctx, access.projectId, access.actor, {
+    const why = given ?? (by === 'holder' ? SYSTEM_REVOCATION_REASONS.holder : SYSTEM_REVOCATION_REASONS.owner);
+    await revokeKeysWhere(trx, ctx, key.project_id, { keyId: key.id }, why);
+    const project = await projectName(trx, key.project_id);
+    if (by === 'manager') {
+      await notify(trx, ctx, [key.user_id], {
+        kind: 'key.revoked',
+        projectId: key.project_id,
+        title: `API key revoked: ${key.template_name}`,
+        body: `Your API key ${quoted(key.template_name)} was revoked (${given ? quoted(given) : why}). It no longer works; you may request a new one.`,
+        link: `/projects/${key.project_id}/about#api-keys`,
+        // reason null: the owner gave none (the UI says "by the project owner" in its language)
+        params: { template: key.template_name, project, reason: given },
+      });
+    } else {
+      const holder = await holderOf(trx, key.user_id);
+      await notify(trx, ctx, await managersOf(trx, key.project_id), {
+        kind: 'key.revoked_by_holder',
+        projectId: key.project_id,
+        title: `API key revoked by its holder: ${key.template_name}`,
+        body: `${quoted(holder.name)} <${holder.email}> revoked their API key ${quoted(key.template_name)} of project ${quoted(project)}.${given ? ` Reason: ${quoted(given)}` : ''}`,
+        link: `/projects/${key.project_id}/api-keys#issued`,
+        params: { template: key.template_name, project, holder: holder.name, email: holder.email, reason: given },
+      });
+    }
+    await audit(trx, ctx, key.project_id, actor, {
       action: 'key.revoked',
       object_type: 'api_key',
-      object_id: keyId,
-      details: { user_id: key.user_id },
+      object_id: key.id,
+      details: { user_id: key.user_id, by },
     });
-    return { id: keyId, revoked_at: toIso(ctx.clock.now()), already: false };
+    return { id: key.id, revoked_at: toIso(ctx.clock.now()), already: false };
   });
   // Committed first, then every instance drops the key from its caches.
-  if (!result.already) await ctx.events.publish({ type: 'key', keyId });
+  if (!result.already) await ctx.events.publish({ type: 'key', keyId: key.id });
   return { id: result.id, revoked_at: result.revoked_at };
 }
 
-/** Keys I hold, in any project, with their template's info fields (for import as secrets). */
-export async function myKeys(ctx: Ctx, userId: number) {
-  const rows = await ctx.k
+const holderOf = (q: Q, userId: number) =>
+  q.selectFrom('users').select(['name', 'email']).where('id', '=', userId).executeTakeFirstOrThrow();
+
+export async function revokeKey(ctx: Ctx, access: Access, keyId: number, reason: string | undefined) {
+  const key = await findKey(ctx.k, { projectId: access.projectId }, keyId);
+  return revoke(ctx, access.actor as UserActor, key, 'manager', reason);
+}
+
+export async function revokeMyKey(ctx: Ctx, actor: UserActor, keyId: number, reason: string | undefined) {
+  const key = await findKey(ctx.k, { userId: actor.userId }, keyId);
+  return revoke(ctx, actor, key, 'holder', reason);
+}
+
+/**
+ * Rolls a key (see roll.ts) for its holder or a manager. Only the holder's answer carries the
+ * new token; a manager's roll tells the holder, a holder's roll tells the managers.
+ */
+async function roll(
+  ctx: Ctx,
+  actor: UserActor,
+  keyId: number,
+  graceSeconds: number,
+  by: 'holder' | 'manager',
+  projectId?: number,
+) {
+  const rolled = await ctx.k.transaction().execute(async (trx) => {
+    const key = await findKey(
+      trx,
+      by === 'holder' ? { userId: actor.userId } : { projectId: projectId as number },
+      keyId,
+    );
+    const done = await rollKey(trx, ctx, actor, key, rollPlan(key, ctx.clock.now(), graceSeconds, by));
+    const project = await projectName(trx, key.project_id);
+    const until = toIso(done.previous.expires_at);
+    const params = { template: key.template_name, project, until, rewritten: done.updatedSecrets.length };
+    if (by === 'manager') {
+      await notify(trx, ctx, [key.user_id], {
+        kind: 'key.rolled',
+        projectId: key.project_id,
+        title: `API key rolled: ${key.template_name}`,
+        body: `A manager of project ${quoted(project)} rolled your API key ${quoted(key.template_name)}. The old token works until ${until}; ${done.updatedSecrets.length} imported secret(s) now hold the new one. Copy the new token from My keys.`,
+        link: '/me/keys',
+        params,
+      });
+    } else {
+      const holder = await holderOf(trx, key.user_id);
+      await notify(trx, ctx, await managersOf(trx, key.project_id), {
+        kind: 'key.rolled_by_holder',
+        projectId: key.project_id,
+        title: `API key rolled by its holder: ${key.template_name}`,
+        body: `${quoted(holder.name)} <${holder.email}> rolled their API key ${quoted(key.template_name)} of project ${quoted(project)}; the old key works until ${until}.`,
+        link: `/projects/${key.project_id}/api-keys#issued`,
+        params: { ...params, holder: holder.name, email: holder.email },
+      });
+    }
+    return done;
+  });
+  await ctx.events.publish({ type: 'key', keyId });
+  const [key] = await myKeys(ctx, rolled.successor.user_id, rolled.successor.id);
+  return {
+    key: key as NonNullable<typeof key>,
+    previous: { id: rolled.previous.id, expires_at: toIso(rolled.previous.expires_at) },
+    updated_secrets: rolled.updatedSecrets,
+    token: rolled.token,
+  };
+}
+
+export async function rollMyKey(ctx: Ctx, actor: UserActor, keyId: number, graceSeconds: number) {
+  const answer = await roll(ctx, actor, keyId, graceSeconds, 'holder');
+  await audit(ctx.k, ctx, answer.key.project.id, actor, {
+    action: 'key.token_copied',
+    object_type: 'api_key',
+    object_id: answer.key.id,
+    details: { on: 'roll' },
+  });
+  return answer;
+}
+
+export async function rollIssuedKey(ctx: Ctx, access: Access, keyId: number, graceSeconds: number) {
+  const { token: _onlyForTheHolder, ...answer } = await roll(
+    ctx,
+    access.actor as UserActor,
+    keyId,
+    graceSeconds,
+    'manager',
+    access.projectId,
+  );
+  return answer;
+}
+
+const EXPIRING_MS = 7 * DAY_MS;
+
+export type MyKeyStatus = 'active' | 'expiring' | 'expired' | 'revoked';
+
+export function keyStatus(k: { revoked_at: number | null; expires_at: number | null }, now: number): MyKeyStatus {
+  if (k.revoked_at !== null) return 'revoked';
+  if (k.expires_at === null) return 'active';
+  if (k.expires_at <= now) return 'expired';
+  return k.expires_at - now <= EXPIRING_MS ? 'expiring' : 'active';
+}
+
+/** Keys I hold, in any project (or the one `onlyId`), with where they are imported and this month's use. */
+export async function myKeys(ctx: Ctx, userId: number, onlyId?: number) {
+  let sel = ctx.k
     .selectFrom('api_keys as k')
     .innerJoin('projects as p', 'p.id', 'k.project_id')
     .leftJoin('api_key_templates as t', 't.id', 'k.template_id')
@@ -68,17 +196,43 @@ export async function myKeys(ctx: Ctx, userId: number) {
       'k.expires_at',
       'k.revoked_at',
       'k.revoked_reason',
+      'k.rolled_from',
+      'k.rolled_to',
+      'k.lineage_id',
+      'k.monthly_quota',
       'p.name as project_name',
       't.description',
+      't.lifetime_days',
       'r.price_micros',
     ])
-    .where('k.user_id', '=', userId)
-    .orderBy('k.id', 'desc')
-    .execute();
-  const fields = await fieldsOf(ctx.k, [...new Set(rows.map((r) => r.template_id))]);
+    .where('k.user_id', '=', userId);
+  if (onlyId !== undefined) sel = sel.where('k.id', '=', onlyId);
+  const rows = await sel.orderBy('k.id', 'desc').execute();
+  const ids = rows.map((r) => r.id);
   const now = ctx.clock.now();
+  const month = monthOf(now);
+  const [fields, imports, usage, quotaUsed, renewals] = await Promise.all([
+    fieldsOf(ctx.k, [...new Set(rows.map((r) => r.template_id))]),
+    importsOf(ctx.k, ids),
+    monthUsage(ctx.k, ids, month),
+    monthCounts(
+      ctx.k,
+      [...new Set(rows.filter((r) => r.monthly_quota !== null).map((r) => r.lineage_id ?? r.id))],
+      month,
+    ),
+    ids.length
+      ? ctx.k
+          .selectFrom('key_requests')
+          .select(['id', 'renews_key_id'])
+          .where('renews_key_id', 'in', ids)
+          .where('status', '=', 'pending')
+          .execute()
+      : [],
+  ]);
   return rows.map((r) => {
-    const active = r.revoked_at === null && (r.expires_at === null || r.expires_at > now);
+    const status = keyStatus(r, now);
+    const active = status === 'active' || status === 'expiring';
+    const used = usage.get(r.id);
     return {
       id: r.id,
       project: { id: r.project_id, name: r.project_name },
@@ -98,22 +252,75 @@ export async function myKeys(ctx: Ctx, userId: number) {
       revoked_at: toIso(r.revoked_at),
       revoked_reason: r.revoked_reason,
       active,
+      status,
+      rolled_from: r.rolled_from,
+      rolled_to: r.rolled_to,
+      requests_this_month: used?.requests ?? 0,
+      cost_this_month: formatMoney(used?.cost ?? 0n),
+      monthly_quota: r.monthly_quota,
+      quota_used: r.monthly_quota === null ? null : (quotaUsed.get(r.lineage_id ?? r.id) ?? 0),
+      // renewal makes sense for a key that ends, before it is replaced or revoked
+      renewable: r.expires_at !== null && r.rolled_to === null && r.revoked_at === null && r.lifetime_days !== null,
+      renewal_request_id: renewals.find((x) => x.renews_key_id === r.id)?.id ?? null,
+      imported: imports.get(r.id) ?? [],
     };
   });
 }
 
+/** Where each key is imported: per project, the secret names and the nodes they are granted to. */
+async function importsOf(q: Q, keyIds: number[]) {
+  const out = new Map<number, { project: { id: number; name: string }; secrets: string[]; node_ids: number[] }[]>();
+  if (!keyIds.length) return out;
+  const rows = await q
+    .selectFrom('secrets as s')
+    .innerJoin('projects as p', 'p.id', 's.project_id')
+    .select(['s.source_key_id', 's.project_id', 'p.name as project_name', 's.name', 's.node_ids'])
+    .where('s.source_key_id', 'in', keyIds)
+    .orderBy('s.project_id')
+    .orderBy('s.name')
+    .execute();
+  for (const r of rows) {
+    const keyId = r.source_key_id as number;
+    const list = out.get(keyId) ?? [];
+    out.set(keyId, list);
+    let entry = list.find((e) => e.project.id === r.project_id);
+    if (!entry) {
+      entry = { project: { id: r.project_id, name: r.project_name }, secrets: [], node_ids: [] };
+      list.push(entry);
+    }
+    entry.secrets.push(r.name);
+    for (const n of parseJson<number[]>(r.node_ids, [])) if (!entry.node_ids.includes(n)) entry.node_ids.push(n);
+  }
+  for (const list of out.values()) for (const e of list) e.node_ids.sort((a, b) => a - b);
+  return out;
+}
+
+/** Requests and cost of each key in one UTC month (as flushed). */
+async function monthUsage(q: Q, keyIds: number[], month: number) {
+  const out = new Map<number, { requests: number; cost: bigint }>();
+  if (!keyIds.length) return out;
+  const rows = await usageDb(q)
+    .selectFrom('usage_key_months')
+    .select(['key_id', 'requests', 'cost_micros'])
+    .where('month', '=', month)
+    .where('key_id', 'in', keyIds)
+    .execute();
+  for (const r of rows) out.set(r.key_id, { requests: Number(r.requests), cost: BigInt(r.cost_micros) });
+  return out;
+}
+
+/** The holder's own key's usage series (the owner's series shape); anyone else's key is not found. */
+export async function myKeyUsage(ctx: Ctx, userId: number, keyId: number, period: Period, granularity: 'hour' | 'day') {
+  const key = await findKey(ctx.k, { userId }, keyId);
+  return keySeries(ctx, key.project_id, key.id, period, granularity);
+}
+
 /** The holder's token, re-derived. Anyone else gets 404; a revoked or expired key cannot be copied. */
-export async function myToken(ctx: Ctx, actor: { kind: 'user'; userId: number; sessionId: number }, keyId: number) {
-  const key = await ctx.k
-    .selectFrom('api_keys')
-    .selectAll()
-    .where('id', '=', keyId)
-    .where('user_id', '=', actor.userId)
-    .executeTakeFirst();
-  if (!key) throw notFound('API key');
-  if (key.revoked_at !== null) throw new AppError('INVALID_STATE', 'This key was revoked');
+export async function myToken(ctx: Ctx, actor: UserActor, keyId: number) {
+  const key = await findKey(ctx.k, { userId: actor.userId }, keyId);
+  if (key.revoked_at !== null) throw new AppError('KEY_REVOKED', 'This key was revoked');
   if (key.expires_at !== null && key.expires_at <= ctx.clock.now())
-    throw new AppError('INVALID_STATE', 'This key has expired');
+    throw new AppError('KEY_EXPIRED', 'This key has expired');
   const token = await signKey(ctx, key);
   await audit(ctx.k, ctx, key.project_id, actor, {
     action: 'key.token_copied',

@@ -10,7 +10,8 @@ export interface KeyClaimsRow {
   project_id: number;
   user_id: number;
   issued_at: number;
-  expires_at: number | null;
+  /** the exp claim as issued; a roll shortens the key's life (`expires_at`) but never its token */
+  claims_expires_at: number | null;
 }
 
 export const audienceFor = (projectId: number) => `keyport:project:${projectId}`;
@@ -23,7 +24,7 @@ export function claimsFor(row: KeyClaimsRow): Record<string, string | number> {
     sub: String(row.user_id),
     jti: row.jti,
     iat: Math.floor(row.issued_at / 1000),
-    ...(row.expires_at !== null ? { exp: Math.floor(row.expires_at / 1000) } : {}),
+    ...(row.claims_expires_at !== null ? { exp: Math.floor(row.claims_expires_at / 1000) } : {}),
   };
 }
 
@@ -34,7 +35,7 @@ export function signKey(ctx: Ctx, row: KeyClaimsRow): Promise<string> {
 export async function tokenForKey(ctx: Ctx, keyId: number): Promise<string> {
   const row = await ctx.k
     .selectFrom('api_keys')
-    .select(['jti', 'kid', 'issuer', 'project_id', 'user_id', 'issued_at', 'expires_at'])
+    .select(['jti', 'kid', 'issuer', 'project_id', 'user_id', 'issued_at', 'claims_expires_at'])
     .where('id', '=', keyId)
     .executeTakeFirst();
   if (!row) throw notFound('API key');

@@ -21,6 +21,7 @@ const OfferState = Type.Union([
 ]);
 const RevocationReasonCode = Type.Union([
   Type.Literal('owner'),
+  Type.Literal('holder'),
   Type.Literal('template'),
   Type.Literal('role'),
   Type.Literal('expired'),

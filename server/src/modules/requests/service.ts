@@ -9,6 +9,7 @@ import { formatMoney } from '../../lib/money.js';
 import { audit } from '../audit/service.js';
 import { issueKey } from '../keys/issue.js';
 import { revocationReasonCode, SYSTEM_REVOCATION_REASONS } from '../keys/revoke.js';
+import { notRollable, renewalPlan, rollKey } from '../keys/roll.js';
 import { ensurePersonalLayer } from '../layers/personal.js';
 import { managersOf, notify, quoted } from '../notifications/service.js';
 import { fieldsOf } from '../templates/service.js';
@@ -51,9 +52,10 @@ export async function listOffers(ctx: Ctx, projectId: number, userId: number) {
     fieldsOf(ctx.k, ids),
   ]);
   const now = ctx.clock.now();
+  const lineageOf = (k: { id: number; lineage_id: number | null }) => k.lineage_id ?? k.id;
   const used = await monthCounts(
     ctx.k,
-    keys.filter((k) => k.revoked_at === null && k.monthly_quota !== null).map((k) => k.id),
+    keys.filter((k) => k.revoked_at === null && k.monthly_quota !== null).map(lineageOf),
     monthOf(now),
   );
   return templates.map((t) => {
@@ -100,7 +102,8 @@ export async function listOffers(ctx: Ctx, projectId: number, userId: number) {
       request_id: state === 'pending' ? (req?.id ?? null) : null,
       key_id: state === 'received' ? (live?.id ?? null) : null,
       // billed requests of the held key this UTC month (as flushed, ≤ 1 s behind), when it has a quota
-      used_this_month: state === 'received' && live?.monthly_quota != null ? (used.get(live.id) ?? 0) : null,
+      // (the whole lineage: a rolled key's predecessors count too)
+      used_this_month: state === 'received' && live?.monthly_quota != null ? (used.get(lineageOf(live)) ?? 0) : null,
     };
   });
 }
@@ -126,7 +129,31 @@ const toRequest = (r: {
 });
 
 export async function createRequest(ctx: Ctx, access: Access, actor: UserActor, templateId: number) {
-  const { projectId } = access;
+  return fileRequest(ctx, access.projectId, actor, templateId, null);
+}
+
+/**
+ * The holder asks to renew a key that ends: a request for the same template, linked to the key;
+ * its approval rolls the key over to one with a fresh lifetime (see approveRequest).
+ */
+export async function renewKey(ctx: Ctx, actor: UserActor, keyId: number) {
+  const key = await ctx.k
+    .selectFrom('api_keys')
+    .selectAll()
+    .where('id', '=', keyId)
+    .where('user_id', '=', actor.userId)
+    .executeTakeFirst();
+  if (!key) throw notFound('API key');
+  const refused = notRollable(key, ctx.clock.now(), true);
+  if (refused) throw refused;
+  if (key.expires_at === null)
+    throw new AppError('INVALID_STATE', 'This key does not expire; there is nothing to renew');
+  const r = await fileRequest(ctx, key.project_id, actor, key.template_id, key.id);
+  return { ...r, renews_key_id: key.id, status: 'pending' as const };
+}
+
+/** Files a pending request (a renewal when `renews` names the key), tells the managers. */
+async function fileRequest(ctx: Ctx, projectId: number, actor: UserActor, templateId: number, renews: number | null) {
   const result = await ctx.k.transaction().execute(async (trx) => {
     const t = await trx
       .selectFrom('api_key_templates')
@@ -144,15 +171,17 @@ export async function createRequest(ctx: Ctx, access: Access, actor: UserActor, 
       .executeTakeFirst();
     if (pending) throw new AppError('REQUEST_PENDING', 'You already have a pending request for this key');
     const now = ctx.clock.now();
-    const live = await trx
-      .selectFrom('api_keys')
-      .select('id')
-      .where('user_id', '=', actor.userId)
-      .where('template_id', '=', templateId)
-      .where('revoked_at', 'is', null)
-      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
-      .executeTakeFirst();
-    if (live) throw new AppError('CONFLICT', 'You already hold a key from this template');
+    if (renews === null) {
+      const live = await trx
+        .selectFrom('api_keys')
+        .select('id')
+        .where('user_id', '=', actor.userId)
+        .where('template_id', '=', templateId)
+        .where('revoked_at', 'is', null)
+        .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
+        .executeTakeFirst();
+      if (live) throw new AppError('CONFLICT', 'You already hold a key from this template');
+    }
     const values = {
       project_id: projectId,
       template_id: templateId,
@@ -162,6 +191,7 @@ export async function createRequest(ctx: Ctx, access: Access, actor: UserActor, 
       created_at: now,
       decided_at: null,
       decided_by: null,
+      renews_key_id: renews,
     };
     const { id } = await trx.insertInto('key_requests').values(values).returning('id').executeTakeFirstOrThrow();
     const requester = await trx
@@ -175,18 +205,18 @@ export async function createRequest(ctx: Ctx, access: Access, actor: UserActor, 
       .where('id', '=', projectId)
       .executeTakeFirstOrThrow();
     await notify(trx, ctx, await managersOf(trx, projectId), {
-      kind: 'key_request.created',
+      kind: renews === null ? 'key_request.created' : 'key_request.renewal',
       projectId,
-      title: `API key request: ${t.name}`,
-      body: `${quoted(requester.name)} <${requester.email}> requests the API key ${quoted(t.name)} of project ${quoted(project.name)}.`,
+      title: `${renews === null ? 'API key request' : 'API key renewal request'}: ${t.name}`,
+      body: `${quoted(requester.name)} <${requester.email}> ${renews === null ? 'requests' : 'asks to renew'} the API key ${quoted(t.name)} of project ${quoted(project.name)}.`,
       link: `/projects/${projectId}/api-keys#requests`,
       params: { requester: requester.name, email: requester.email, template: t.name, project: project.name },
     });
     await audit(trx, ctx, projectId, actor, {
-      action: 'key.requested',
+      action: renews === null ? 'key.requested' : 'key.renewal_requested',
       object_type: 'key_request',
       object_id: id,
-      details: { template_id: templateId },
+      details: { template_id: templateId, ...(renews === null ? {} : { renews_key_id: renews }) },
     });
     return toRequest({ id, ...values });
   });
@@ -286,9 +316,14 @@ export async function listRequests(
   };
 }
 
-/** Approve: issue the key and the requester's personal data layer in one transaction. */
+/**
+ * Approve: issue the key and the requester's personal data layer in one transaction. A renewal
+ * whose key is still in use rolls that key over instead (its imported secrets follow; the old key
+ * keeps its own expiry); if that key was revoked or replaced meanwhile, a plain new key is issued.
+ */
 export async function approveRequest(ctx: Ctx, access: Access, requestId: number) {
   const { projectId } = access;
+  let renewed: number | null = null;
   const key = await ctx.k.transaction().execute(async (trx) => {
     const r = await requireRequest(trx, projectId, requestId);
     if (r.status !== 'pending') throw new AppError('INVALID_STATE', `The request is already ${r.status}`);
@@ -296,7 +331,21 @@ export async function approveRequest(ctx: Ctx, access: Access, requestId: number
     if (!t) throw new AppError('INVALID_STATE', 'The template of this request was deleted');
     const now = ctx.clock.now();
     await leavePending(trx, requestId, { status: 'approved', decided_at: now, decided_by: access.actor.userId });
-    const { id, expires_at } = await issueKey(trx, ctx, t, r);
+    const old =
+      r.renews_key_id === null
+        ? undefined
+        : await trx.selectFrom('api_keys').selectAll().where('id', '=', r.renews_key_id).executeTakeFirst();
+    let id: number;
+    let expires_at: number | null;
+    let rewritten = 0;
+    if (old && old.user_id === r.user_id && notRollable(old, now, true) === null) {
+      const rolled = await rollKey(trx, ctx, access.actor, old, renewalPlan(old, now, t.lifetime_days, r.id));
+      ({ id, expires_at } = rolled.successor);
+      rewritten = rolled.updatedSecrets.length;
+      renewed = old.id;
+    } else {
+      ({ id, expires_at } = await issueKey(trx, ctx, t, r));
+    }
     await ensurePersonalLayer(trx, ctx, projectId, r.user_id);
     const project = await trx
       .selectFrom('projects')
@@ -307,9 +356,12 @@ export async function approveRequest(ctx: Ctx, access: Access, requestId: number
       kind: 'key_request.approved',
       projectId,
       title: `API key approved: ${t.name}`,
-      body: `Your request for the API key ${quoted(t.name)} of project ${quoted(project.name)} was approved. Copy the token from the project's About page.`,
-      link: `/projects/${projectId}/about#api-keys`,
-      params: { template: t.name, project: project.name },
+      body:
+        renewed === null
+          ? `Your request for the API key ${quoted(t.name)} of project ${quoted(project.name)} was approved. Copy the token from the project's About page.`
+          : `Your renewal of the API key ${quoted(t.name)} of project ${quoted(project.name)} was approved: ${rewritten} imported secret(s) now hold the new key; the old key works until it expires.`,
+      link: renewed === null ? `/projects/${projectId}/about#api-keys` : '/me/keys',
+      params: { template: t.name, project: project.name, renewed_key_id: renewed, rewritten },
     });
     await audit(trx, ctx, projectId, access.actor, {
       action: 'key.approved',
@@ -342,6 +394,7 @@ export async function approveRequest(ctx: Ctx, access: Access, requestId: number
     };
   });
   await ctx.events.publish({ type: 'key', keyId: key.id });
+  if (renewed !== null) await ctx.events.publish({ type: 'key', keyId: renewed });
   return key;
 }
 

@@ -7,7 +7,15 @@ import type { Ctx } from '../../context.js';
 import { AppError, notFound } from '../../errors.js';
 import { audit } from '../audit/service.js';
 import { tokenForKey } from '../keys/tokens.js';
-import { checkName, createSecretsIn, type PublicSecret, type SecretInput, toPublic, withNameRace } from './service.js';
+import {
+  checkName,
+  createSecretsIn,
+  type PublicSecret,
+  type SecretInput,
+  type SecretSource,
+  toPublic,
+  withNameRace,
+} from './service.js';
 
 export interface ImportInput {
   key_id: number;
@@ -52,13 +60,15 @@ export async function importApiKey(
     .orderBy('id')
     .execute();
   const node_ids = [...new Set(input.node_ids ?? [])];
-  const items: Required<SecretInput>[] = [
+  const items: (Required<SecretInput> & SecretSource)[] = [
     {
       name: `${input.prefix}_token`,
       description: `API key "${key.template_name}" of project "${key.project_name}" (#${key.project_id})`,
       type: 'variable',
       value: '', // filled in below, once every check has passed
       node_ids,
+      source_key_id: key.id,
+      source_field: null,
     },
     ...fields.map((f) => ({
       name: `${input.prefix}_${f.name}`,
@@ -66,6 +76,8 @@ export async function importApiKey(
       type: 'variable' as const,
       value: f.value,
       node_ids,
+      source_key_id: key.id,
+      source_field: f.name,
     })),
   ];
   for (const it of items) checkName(it.name);
@@ -83,7 +95,7 @@ export async function importApiKey(
     );
   }
 
-  const first = items[0] as Required<SecretInput>;
+  const first = items[0] as SecretInput;
   first.value = await tokenForKey(ctx, key.id);
   const names = items.map((i) => i.name);
   const rows = await withNameRace(ctx, access.projectId, names, () =>

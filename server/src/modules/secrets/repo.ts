@@ -1,21 +1,12 @@
 // SQL for secrets. value_enc always holds a sealed value (lib/data-keys); nothing here decrypts.
+
+import type { Selectable } from 'kysely';
 import type { Q } from '../../context.js';
 import type { SecretsTable } from '../../db/schema.js';
 
 export type SecretType = SecretsTable['type'];
 
-export interface SecretRow {
-  id: number;
-  project_id: number;
-  name: string;
-  description: string;
-  type: SecretType;
-  value_enc: string;
-  node_ids: string;
-  created_at: number;
-  updated_at: number;
-}
-
+export type SecretRow = Selectable<SecretsTable>;
 export type NewSecretRow = Omit<SecretRow, 'id'>;
 
 export async function countSecrets(q: Q, projectId: number): Promise<number> {

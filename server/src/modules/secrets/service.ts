@@ -2,7 +2,7 @@
 // Values leave the server only (a) to a project manager who reveals them (audited as
 // 'secret.revealed') and (b) to a runner holding code_view on a node the secret is granted to.
 // Values never go into audit details, logs or error messages.
-import type { Access } from '../../auth/permissions.js';
+import type { Access, Actor } from '../../auth/permissions.js';
 import type { Ctx, Q } from '../../context.js';
 import { AppError, notFound } from '../../errors.js';
 import { toIso } from '../../lib/clock.js';
@@ -31,6 +31,12 @@ export interface SecretInput {
   node_ids?: number[] | undefined;
 }
 export type SecretPatch = Partial<SecretInput>;
+
+/** Where an imported secret came from: its key, and null for the token or the info field's name. */
+export interface SecretSource {
+  source_key_id: number;
+  source_field: string | null;
+}
 
 export interface PublicSecret {
   id: number;
@@ -118,7 +124,12 @@ const nameTaken = (names: string[]) =>
   );
 
 /** Inserts prepared secrets; a lost race on the unique index still answers NAME_TAKEN. */
-async function insertAll(q: Q, ctx: Ctx, dk: DataKey, items: Required<SecretInput>[]): Promise<SecretRow[]> {
+async function insertAll(
+  q: Q,
+  ctx: Ctx,
+  dk: DataKey,
+  items: (Required<SecretInput> & Partial<SecretSource>)[],
+): Promise<SecretRow[]> {
   const taken = await repo.takenNames(
     q,
     dk.projectId,
@@ -138,6 +149,8 @@ async function insertAll(q: Q, ctx: Ctx, dk: DataKey, items: Required<SecretInpu
       node_ids: JSON.stringify(it.node_ids),
       created_at: now,
       updated_at: now,
+      source_key_id: it.source_key_id ?? null,
+      source_field: it.source_field ?? null,
     };
     const id = await repo.insertSecret(q, row);
     rows.push({ id, ...row });
@@ -227,13 +240,57 @@ export async function createSecretsIn(
   q: Q,
   ctx: Ctx,
   projectId: number,
-  items: Required<SecretInput>[],
+  items: (Required<SecretInput> & SecretSource)[],
 ): Promise<SecretRow[]> {
   const dk = await ensureDataKey(q, ctx, projectId);
   return insertAll(q, ctx, dk, items);
 }
 
 export { nameTaken, withNameRace };
+
+/**
+ * A key was rolled: every secret imported from `fromKeyId` (in whichever project) now follows
+ * `toKeyId`, and its token secrets hold `token`, so jobs pick up the new key untouched. Runs in
+ * the roll's transaction; each rewrite is audited in the secret's project. Answers the rewritten
+ * secrets.
+ */
+export async function followRolledKey(
+  q: Q,
+  ctx: Ctx,
+  actor: Actor,
+  fromKeyId: number,
+  toKeyId: number,
+  token: string,
+): Promise<{ project_id: number; name: string }[]> {
+  const rows = await q
+    .selectFrom('secrets')
+    .selectAll()
+    .where('source_key_id', '=', fromKeyId)
+    .orderBy('project_id')
+    .orderBy('name')
+    .execute();
+  const dataKeys = new Map<number, DataKey>();
+  const now = ctx.clock.now();
+  const rewritten: { project_id: number; name: string }[] = [];
+  for (const r of rows) {
+    const set: Partial<SecretRow> = { source_key_id: toKeyId };
+    if (r.source_field === null && r.type === 'variable') {
+      const dk = dataKeys.get(r.project_id) ?? (await requireDataKey(q, ctx, r.project_id));
+      dataKeys.set(r.project_id, dk);
+      set.value_enc = sealSecret(dk, r.name, encodeValue('variable', token));
+      set.updated_at = now;
+      rewritten.push({ project_id: r.project_id, name: r.name });
+      await audit(q, ctx, r.project_id, actor, {
+        action: 'secret.updated',
+        object_type: 'secret',
+        object_id: r.id,
+        details: { name: r.name, fields: ['value'], cause: 'key.rolled', key_id: toKeyId },
+      });
+    }
+    await repo.updateSecretRow(q, r.id, set);
+  }
+  return rewritten;
+}
 
 export async function updateSecret(ctx: Ctx, access: Access, id: number, patch: SecretPatch): Promise<PublicSecret> {
   if (patch.name !== undefined) checkName(patch.name);
@@ -257,6 +314,8 @@ export async function updateSecret(ctx: Ctx, access: Access, id: number, patch: 
       if (patch.type !== undefined) set.type = type;
       if (patch.node_ids !== undefined)
         set.node_ids = JSON.stringify(await checkNodes(trx, access.projectId, patch.node_ids));
+      // a value written by hand is no longer the imported key's: a roll must not overwrite it
+      if (patch.value !== undefined) Object.assign(set, { source_key_id: null, source_field: null });
       if (patch.value !== undefined || set.name !== undefined) {
         // re-seal: the associated data binds the ciphertext to the secret's name
         const dk = await requireDataKey(trx, ctx, access.projectId);

@@ -57,8 +57,9 @@ export const usagePlugin = fp(
         reply.header('retry-after', JOURNAL_RETRY_S);
         return done(meteringUnavailable());
       }
-      const limit = app.keyAuth.monthlyQuota(a.keyId);
-      if (limit === null) return done();
+      const q = app.keyAuth.monthlyQuota(a.keyId);
+      if (q === null) return done();
+      const { limit } = q;
       const admitted = (left: number) => {
         reply.header('x-quota-limit', String(limit));
         reply.header('x-quota-remaining', String(Math.max(0, left)));
@@ -73,7 +74,7 @@ export const usagePlugin = fp(
           }),
         );
       };
-      const r = quota.admit(a.keyId, limit);
+      const r = quota.admit(a.keyId, q.lineageId, limit);
       if (typeof r === 'number') return admitted(r);
       r.then(admitted, () => {
         reply.header('retry-after', '1');

@@ -1,8 +1,9 @@
 // Monthly quota per key (a template's `monthly_quota`): at most N billed requests per key per UTC
-// calendar month. Over quota the request is refused before the route runs: 429 QUOTA_EXCEEDED,
-// not billed (docs/metering.md).
+// calendar month, counted over the key's lineage (a rolled key and its successors share one count,
+// so rolling never resets it). Over quota the request is refused before the route runs: 429
+// QUOTA_EXCEEDED, not billed (docs/metering.md).
 //
-// used = db + pending, per key and month:
+// used = db + pending, per lineage and month:
 //   db       the month's count in usage_key_months, loaded on the key's first request of the month
 //            and refreshed every REFRESH_MS inside the meter's flush round (so a refresh never
 //            interleaves with a commit of this instance)
@@ -32,23 +33,38 @@ export const REFRESH_MS = 10_000;
 const MAX_ENTRIES = 100_000;
 const CHUNK = 500;
 
-/** Billed requests of each key in the UTC month starting at `month` (keys without any are absent). */
-export async function monthCounts(k: Kysely<Database>, keyIds: number[], month: number): Promise<Map<number, number>> {
+/**
+ * Billed requests of each lineage (named by its first key's id) in the UTC month starting at
+ * `month`, summed over every key of the lineage; lineages without any are absent.
+ */
+export async function monthCounts(
+  k: Kysely<Database>,
+  lineageIds: number[],
+  month: number,
+): Promise<Map<number, number>> {
   const out = new Map<number, number>();
-  for (let i = 0; i < keyIds.length; i += CHUNK) {
+  for (let i = 0; i < lineageIds.length; i += CHUNK) {
+    const ids = lineageIds.slice(i, i + CHUNK);
     const rows = await usageDb(k)
-      .selectFrom('usage_key_months')
-      .select(['key_id', 'requests'])
-      .where('month', '=', month)
-      .where('key_id', 'in', keyIds.slice(i, i + CHUNK))
+      .selectFrom('usage_key_months as m')
+      .innerJoin('api_keys as a', 'a.id', 'm.key_id')
+      .select(['a.id', 'a.lineage_id', 'm.requests'])
+      .where('m.month', '=', month)
+      .where((eb) => eb.or([eb('a.id', 'in', ids), eb('a.lineage_id', 'in', ids)]))
       .execute();
-    for (const r of rows) out.set(r.key_id, Number(r.requests));
+    for (const r of rows) {
+      const lineage = r.lineage_id ?? r.id;
+      out.set(lineage, (out.get(lineage) ?? 0) + Number(r.requests));
+    }
   }
   return out;
 }
 
 export class QuotaTracker {
+  /** by lineage */
   private readonly entries = new Map<number, Entry>();
+  /** key -> lineage, for the keys admitted here (committed batches name keys) */
+  private readonly lineageOf = new Map<number, number>();
   private lastRefresh = 0;
 
   constructor(
@@ -61,29 +77,31 @@ export class QuotaTracker {
   }
 
   /**
-   * Reserves one request of `keyId` against `quota`: the requests left after this one when
-   * admitted (call release() if the answer is not billed), -1 when the month's quota is used up.
-   * A promise on the key's first request of a month (its count is read from the database).
+   * Reserves one request of `keyId` against its lineage's `quota`: the requests left after this
+   * one when admitted (call release() if the answer is not billed), -1 when the month's quota is
+   * used up. A promise on the lineage's first request of a month (its count is read from the
+   * database).
    */
-  admit(keyId: number, quota: number): number | Promise<number> {
+  admit(keyId: number, lineageId: number, quota: number): number | Promise<number> {
     const now = this.clock.now();
     const month = monthOf(now);
-    let e = this.entries.get(keyId);
+    if (this.lineageOf.get(keyId) !== lineageId) this.lineageOf.set(keyId, lineageId);
+    let e = this.entries.get(lineageId);
     if (e === undefined || e.month !== month) {
       if (this.entries.size >= MAX_ENTRIES) this.prune(now);
       const fresh: Entry = { month, db: 0, pending: 0, loading: null, usedAt: now };
-      fresh.loading = monthCounts(this.k, [keyId], month).then(
+      fresh.loading = monthCounts(this.k, [lineageId], month).then(
         (counts) => {
-          fresh.db = counts.get(keyId) ?? 0;
+          fresh.db = counts.get(lineageId) ?? 0;
           fresh.loading = null;
         },
         (err) => {
           // unknown count: do not admit on a guess; the next request tries again
-          if (this.entries.get(keyId) === fresh) this.entries.delete(keyId);
+          if (this.entries.get(lineageId) === fresh) this.entries.delete(lineageId);
           throw err;
         },
       );
-      this.entries.set(keyId, fresh);
+      this.entries.set(lineageId, fresh);
       e = fresh;
     }
     const entry = e;
@@ -101,7 +119,7 @@ export class QuotaTracker {
 
   /** An admitted request was not billed (5xx, 429, 401): give its reservation back. */
   release(keyId: number): void {
-    const e = this.entries.get(keyId);
+    const e = this.entries.get(this.lineageOf.get(keyId) ?? keyId);
     if (e !== undefined && e.pending > 0) e.pending -= 1;
   }
 
@@ -109,7 +127,7 @@ export class QuotaTracker {
   committed(deltas: readonly BucketDelta[]): void {
     if (this.entries.size === 0) return;
     for (const d of deltas) {
-      const e = this.entries.get(d.keyId);
+      const e = this.entries.get(this.lineageOf.get(d.keyId) ?? d.keyId);
       if (e === undefined || e.loading || monthOf(d.hour * HOUR_MS) !== e.month) continue;
       e.pending = Math.max(0, e.pending - d.count);
       e.db += d.count;
@@ -142,6 +160,7 @@ export class QuotaTracker {
     for (const [id, e] of this.entries) {
       if (e.pending === 0 && !e.loading && now - e.usedAt > HOUR_MS) this.entries.delete(id);
     }
+    for (const [keyId, lineage] of this.lineageOf) if (!this.entries.has(lineage)) this.lineageOf.delete(keyId);
     let n = this.entries.size - MAX_ENTRIES + 1;
     for (const [id, e] of this.entries) {
       if (n <= 0) break;

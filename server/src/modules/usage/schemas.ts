@@ -1,6 +1,6 @@
 // Request and response shapes of issued-key statistics (F7): validation, types and OpenAPI in one.
 import { type Static, Type } from 'typebox';
-import { IdParam, Instant, MaybeInstant } from '../../lib/http.js';
+import { IdParam, Instant, MaybeInstant, Money, Nullable } from '../../lib/http.js';
 
 const PeriodQuery = {
   from: Type.Optional(
@@ -42,8 +42,6 @@ export const SeriesQuery = Type.Object({
 });
 export const KeyParams = Type.Object({ p: IdParam, k: IdParam });
 
-/** Money is decimal text (exact micro-units, e.g. "0.05"), never a float. */
-const Money = Type.String({ description: 'decimal text, e.g. "12.50"' });
 const PeriodEnvelope = {
   from: Instant,
   to: Instant,
@@ -62,7 +60,10 @@ export const IssuedKey = Type.Object({
   total_cost: Money,
   currency: Type.String(),
   revoked_at: MaybeInstant,
+  expires_at: MaybeInstant,
   status: IssuedKeyStatus,
+  rolled_from: Nullable(Type.Integer({ description: 'the key this one replaced in a roll or renewal' })),
+  rolled_to: Nullable(Type.Integer({ description: 'the key that replaced this one' })),
 });
 export const IssuedKeyList = Type.Object({
   total: Type.Integer(),

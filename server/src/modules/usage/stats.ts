@@ -126,6 +126,8 @@ interface KeyRow {
   issued_at: number;
   revoked_at: number | null;
   expires_at: number | null;
+  rolled_from: number | null;
+  rolled_to: number | null;
   requests?: unknown;
   cost?: unknown;
 }
@@ -167,7 +169,7 @@ export async function listIssuedKeys(ctx: Ctx, projectId: number, q: ListQuery):
   const rows = (
     await sql<KeyRow>`
       SELECT k.id, k.template_id, ${templateName} AS template_name, k.user_id, u_.name AS user_name, u_.email AS user_email,
-             k.issued_at, k.revoked_at, k.expires_at${usageCols}
+             k.issued_at, k.revoked_at, k.expires_at, k.rolled_from, k.rolled_to${usageCols}
       FROM api_keys k
       JOIN users u_ ON u_.id = k.user_id
       LEFT JOIN api_key_templates t ON t.id = k.template_id AND t.project_id = k.project_id${usageJoin}
@@ -215,7 +217,10 @@ export async function listIssuedKeys(ctx: Ctx, projectId: number, q: ListQuery):
         total_cost: formatMoney(u.cost),
         currency,
         revoked_at: toIso(revokedAt),
+        expires_at: toIso(expiresAt),
         status,
+        rolled_from: r.rolled_from === null ? null : Number(r.rolled_from),
+        rolled_to: r.rolled_to === null ? null : Number(r.rolled_to),
       };
     }),
   };
