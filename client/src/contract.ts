@@ -2991,6 +2991,16 @@ export interface paths {
                 query: {
                     page: number;
                     page_size: number;
+                    /** @description an action (key.revoked), or a prefix ending in "." (key.) for all actions starting so */
+                    action?: string;
+                    actor_user_id?: number;
+                    /** @description e.g. api_key, secret, template; object_id (ids are per type) needs it */
+                    object_type?: string;
+                    object_id?: number;
+                    /** @description RFC 3339, inclusive */
+                    from?: string;
+                    /** @description RFC 3339, exclusive */
+                    to?: string;
                 };
                 header?: never;
                 path: {
@@ -3096,6 +3106,109 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/projects/{p}/audit.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The audit log with the same filters, every matching entry, as CSV */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description an action (key.revoked), or a prefix ending in "." (key.) for all actions starting so */
+                    action?: string;
+                    actor_user_id?: number;
+                    /** @description e.g. api_key, secret, template; object_id (ids are per type) needs it */
+                    object_type?: string;
+                    object_id?: number;
+                    /** @description RFC 3339, inclusive */
+                    from?: string;
+                    /** @description RFC 3339, exclusive */
+                    to?: string;
+                };
+                header?: never;
+                path: {
+                    p: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description RFC 4180 CSV (UTF-8, CRLF, a header row), sent as an attachment */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/csv": string;
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/projects/{p}/api-key-templates": {
         parameters: {
             query?: never;
@@ -3134,6 +3247,8 @@ export interface paths {
                             lifetime_days: number | null;
                             /** @description billed requests per key per UTC month; null: unlimited */
                             monthly_quota: number | null;
+                            /** @description decimal text, e.g. "12.50" */
+                            monthly_spend_cap: string | null;
                             /** @description unrevoked keys issued from the template */
                             issued_keys: number;
                             fields: {
@@ -3224,6 +3339,8 @@ export interface paths {
                         description?: string;
                         lifetime_days?: number | null;
                         monthly_quota?: number | null;
+                        /** @description decimal text in the project currency per key per UTC month, e.g. "25.00" */
+                        monthly_spend_cap?: string | null;
                     };
                 };
             };
@@ -3248,6 +3365,8 @@ export interface paths {
                             lifetime_days: number | null;
                             /** @description billed requests per key per UTC month; null: unlimited */
                             monthly_quota: number | null;
+                            /** @description decimal text, e.g. "12.50" */
+                            monthly_spend_cap: string | null;
                             /** @description unrevoked keys issued from the template */
                             issued_keys: number;
                             fields: {
@@ -3374,6 +3493,8 @@ export interface paths {
                             lifetime_days: number | null;
                             /** @description billed requests per key per UTC month; null: unlimited */
                             monthly_quota: number | null;
+                            /** @description decimal text, e.g. "12.50" */
+                            monthly_spend_cap: string | null;
                             /** @description unrevoked keys issued from the template */
                             issued_keys: number;
                             fields: {
@@ -3548,6 +3669,8 @@ export interface paths {
                         description?: string;
                         lifetime_days?: number | null;
                         monthly_quota?: number | null;
+                        /** @description decimal text in the project currency per key per UTC month, e.g. "25.00" */
+                        monthly_spend_cap?: string | null;
                     };
                 };
             };
@@ -3572,6 +3695,8 @@ export interface paths {
                             lifetime_days: number | null;
                             /** @description billed requests per key per UTC month; null: unlimited */
                             monthly_quota: number | null;
+                            /** @description decimal text, e.g. "12.50" */
+                            monthly_spend_cap: string | null;
                             /** @description unrevoked keys issued from the template */
                             issued_keys: number;
                             fields: {
@@ -4003,7 +4128,7 @@ export interface paths {
                             /** Format: date-time */
                             at: string | null;
                             reason: string | null;
-                            reason_code: ("owner" | "template" | "role" | "expired") | (never | null);
+                            reason_code: ("owner" | "holder" | "template" | "role" | "expired") | (never | null);
                             request_id: number | null;
                             key_id: number | null;
                             used_this_month: number | null;
@@ -4834,7 +4959,465 @@ export interface paths {
         };
         options?: never;
         head?: never;
+        /** Set one key's monthly spend cap (replaces the template's; null: the template's again) */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    p: number;
+                    k: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description decimal text in the project currency per key per UTC month, e.g. "25.00" */
+                        monthly_spend_cap: string | null;
+                    };
+                };
+            };
+            responses: {
+                /** @description No content */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/api/projects/{p}/issued-keys/{k}/roll": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Roll a key: a successor for its holder; the old key works until the grace ends */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    p: number;
+                    k: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /**
+                         * @description how long the old key keeps working (never past its own expiry); default 24 h
+                         * @default 86400
+                         */
+                        grace_seconds?: number;
+                    } | null;
+                };
+            };
+            responses: {
+                /** @description only the holder ever reads a token */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            key: {
+                                id: number;
+                                project: {
+                                    id: number;
+                                    name: string;
+                                };
+                                template_id: number;
+                                template_name: string;
+                                description: string;
+                                /** @description decimal text, e.g. "0.05" */
+                                price_per_request: string;
+                                currency: string;
+                                fields: {
+                                    name: string;
+                                    description: string;
+                                    /** @description null once the key is revoked or expired */
+                                    value: string | null;
+                                }[];
+                                /** Format: date-time */
+                                received_at: string;
+                                /** Format: date-time */
+                                expires_at: string | null;
+                                /** Format: date-time */
+                                revoked_at: string | null;
+                                revoked_reason: string | null;
+                                /** @description status is active or expiring */
+                                active: boolean;
+                                /** @description expiring: ends within 7 days (or retires after a roll) */
+                                status: "active" | "expiring" | "expired" | "revoked";
+                                /** @description the key this one replaced */
+                                rolled_from: number | null;
+                                /** @description the key that replaced this one (it works until expires_at) */
+                                rolled_to: number | null;
+                                /** @description billed requests of this key this UTC month (as flushed) */
+                                requests_this_month: number;
+                                /** @description decimal text, e.g. "12.50" */
+                                cost_this_month: string;
+                                /** @description decimal text, e.g. "12.50" */
+                                monthly_spend_cap: string | null;
+                                /** @description decimal text, e.g. "12.50" */
+                                self_spend_cap: string | null;
+                                /** @description decimal text, e.g. "12.50" */
+                                cap_used: string | null;
+                                /** Format: date-time */
+                                last_used_at: string | null;
+                                monthly_quota: number | null;
+                                /** @description this month, over the whole lineage (rolling never resets it) */
+                                quota_used: number | null;
+                                /** @description the key ends and may be renewed (a request to its managers) */
+                                renewable: boolean;
+                                /** @description a pending renewal request */
+                                renewal_request_id: number | null;
+                                /** @description where the key was imported as secrets (a roll rewrites them) */
+                                imported: {
+                                    project: {
+                                        id: number;
+                                        name: string;
+                                    };
+                                    secrets: string[];
+                                    node_ids: number[];
+                                }[];
+                            };
+                            previous: {
+                                id: number;
+                                /** Format: date-time */
+                                expires_at: string | null;
+                            };
+                            updated_secrets: {
+                                project_id: number;
+                                name: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/api/me/api-keys/{k}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Revoke my own key (its managers are told) */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    k: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        reason?: string;
+                    } | null;
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: number;
+                            /** Format: date-time */
+                            revoked_at: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        /** Set my own, lower monthly spend cap on my key (null: none of my own) */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    k: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description decimal text in the project currency per key per UTC month, e.g. "25.00" */
+                        monthly_spend_cap: string | null;
+                    };
+                };
+            };
+            responses: {
+                /** @description No content */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+            };
+        };
         trace?: never;
     };
     "/api/me/api-keys": {
@@ -4884,7 +5467,42 @@ export interface paths {
                             /** Format: date-time */
                             revoked_at: string | null;
                             revoked_reason: string | null;
+                            /** @description status is active or expiring */
                             active: boolean;
+                            /** @description expiring: ends within 7 days (or retires after a roll) */
+                            status: "active" | "expiring" | "expired" | "revoked";
+                            /** @description the key this one replaced */
+                            rolled_from: number | null;
+                            /** @description the key that replaced this one (it works until expires_at) */
+                            rolled_to: number | null;
+                            /** @description billed requests of this key this UTC month (as flushed) */
+                            requests_this_month: number;
+                            /** @description decimal text, e.g. "12.50" */
+                            cost_this_month: string;
+                            /** @description decimal text, e.g. "12.50" */
+                            monthly_spend_cap: string | null;
+                            /** @description decimal text, e.g. "12.50" */
+                            self_spend_cap: string | null;
+                            /** @description decimal text, e.g. "12.50" */
+                            cap_used: string | null;
+                            /** Format: date-time */
+                            last_used_at: string | null;
+                            monthly_quota: number | null;
+                            /** @description this month, over the whole lineage (rolling never resets it) */
+                            quota_used: number | null;
+                            /** @description the key ends and may be renewed (a request to its managers) */
+                            renewable: boolean;
+                            /** @description a pending renewal request */
+                            renewal_request_id: number | null;
+                            /** @description where the key was imported as secrets (a roll rewrites them) */
+                            imported: {
+                                project: {
+                                    id: number;
+                                    name: string;
+                                };
+                                secrets: string[];
+                                node_ids: number[];
+                            }[];
                         }[];
                     };
                 };
@@ -4908,6 +5526,404 @@ export interface paths {
                 };
                 /** @description Default Response */
                 403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/me/api-keys/{k}/roll": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Roll my key: a new token now; the old one works until the grace ends */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    k: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /**
+                         * @description how long the old key keeps working (never past its own expiry); default 24 h
+                         * @default 86400
+                         */
+                        grace_seconds?: number;
+                    } | null;
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            key: {
+                                id: number;
+                                project: {
+                                    id: number;
+                                    name: string;
+                                };
+                                template_id: number;
+                                template_name: string;
+                                description: string;
+                                /** @description decimal text, e.g. "0.05" */
+                                price_per_request: string;
+                                currency: string;
+                                fields: {
+                                    name: string;
+                                    description: string;
+                                    /** @description null once the key is revoked or expired */
+                                    value: string | null;
+                                }[];
+                                /** Format: date-time */
+                                received_at: string;
+                                /** Format: date-time */
+                                expires_at: string | null;
+                                /** Format: date-time */
+                                revoked_at: string | null;
+                                revoked_reason: string | null;
+                                /** @description status is active or expiring */
+                                active: boolean;
+                                /** @description expiring: ends within 7 days (or retires after a roll) */
+                                status: "active" | "expiring" | "expired" | "revoked";
+                                /** @description the key this one replaced */
+                                rolled_from: number | null;
+                                /** @description the key that replaced this one (it works until expires_at) */
+                                rolled_to: number | null;
+                                /** @description billed requests of this key this UTC month (as flushed) */
+                                requests_this_month: number;
+                                /** @description decimal text, e.g. "12.50" */
+                                cost_this_month: string;
+                                /** @description decimal text, e.g. "12.50" */
+                                monthly_spend_cap: string | null;
+                                /** @description decimal text, e.g. "12.50" */
+                                self_spend_cap: string | null;
+                                /** @description decimal text, e.g. "12.50" */
+                                cap_used: string | null;
+                                /** Format: date-time */
+                                last_used_at: string | null;
+                                monthly_quota: number | null;
+                                /** @description this month, over the whole lineage (rolling never resets it) */
+                                quota_used: number | null;
+                                /** @description the key ends and may be renewed (a request to its managers) */
+                                renewable: boolean;
+                                /** @description a pending renewal request */
+                                renewal_request_id: number | null;
+                                /** @description where the key was imported as secrets (a roll rewrites them) */
+                                imported: {
+                                    project: {
+                                        id: number;
+                                        name: string;
+                                    };
+                                    secrets: string[];
+                                    node_ids: number[];
+                                }[];
+                            };
+                            previous: {
+                                id: number;
+                                /** Format: date-time */
+                                expires_at: string | null;
+                            };
+                            updated_secrets: {
+                                project_id: number;
+                                name: string;
+                            }[];
+                            /** @description the new key (a JWT) */
+                            token: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/me/api-keys/{k}/renew": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Ask the managers to renew my key; approval rolls it over to a key with a new lifetime */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    k: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: number;
+                            project_id: number;
+                            template_id: number;
+                            renews_key_id: number;
+                            /** @enum {string} */
+                            status: "pending";
+                            /** Format: date-time */
+                            created_at: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/me/api-keys/{k}/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Requests and cost of my key per hour or day */
+        get: {
+            parameters: {
+                query: {
+                    /** @description ISO date or datetime, inclusive (default: start of the current month) */
+                    from?: string;
+                    /** @description ISO date or datetime, exclusive (default: start of the next month) */
+                    to?: string;
+                    /** @description IANA time zone for dates without an offset and for days (default UTC) */
+                    tz?: string;
+                    granularity: "hour" | "day";
+                };
+                header?: never;
+                path: {
+                    k: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            key_id: number;
+                            /** Format: date-time */
+                            from: string;
+                            /** Format: date-time */
+                            to: string;
+                            tz: string;
+                            currency: string;
+                            granularity: "hour" | "day";
+                            items: {
+                                /** Format: date-time */
+                                t: string;
+                                requests: number;
+                                /** @description decimal text, e.g. "12.50" */
+                                cost: string;
+                            }[];
+                            total: {
+                                requests: number;
+                                /** @description decimal text, e.g. "12.50" */
+                                cost: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -7035,7 +8051,7 @@ export interface paths {
         };
         /**
          * Raw download (signed URL from …/packages/:id/files)
-         * @description A byte stream, not JSON: 200 with the whole object as application/octet-stream (no ranges), cacheable privately for 5 minutes, ETag = the sha256. Needs no Authorization header; a bad, expired or foreign signature answers 403, an object the signed layer does not hold 404.
+         * @description A byte stream, not JSON: 200 with the object as application/octet-stream, or 206 with one range (`Range: bytes=a-b`, `bytes=a-`, `bytes=-n`; If-Range honoured; 416 beyond the end). Accept-Ranges, Content-Length and ETag (the sha256) on every answer; If-None-Match answers 304. Cacheable privately for 5 minutes. Needs no Authorization header; a bad, expired or foreign signature answers 403, an object the signed layer does not hold 404.
          */
         get: {
             parameters: {
@@ -7060,6 +8076,15 @@ export interface paths {
             responses: {
                 /** @description The object bytes */
                 200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/octet-stream": string;
+                    };
+                };
+                /** @description The object bytes */
+                206: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -7107,7 +8132,7 @@ export interface paths {
         };
         /**
          * Raw upload of the bytes (signed URL from PUT …/objects/:sha256)
-         * @description The body is the raw bytes with any Content-Type, up to KEYPORT_MAX_OBJECT_BYTES (413 beyond); they must hash to the sha256 in the path (400 HASH_MISMATCH). Needs no Authorization header: a bad or expired signature answers 403 before the body is read.
+         * @description The body is the raw bytes with any Content-Type, streamed into the object store, up to KEYPORT_MAX_OBJECT_BYTES (413 beyond); they must hash to the sha256 in the path (400 HASH_MISMATCH, nothing stored). Needs no Authorization header: a bad or expired signature answers 403 before the body is read.
          */
         put: {
             parameters: {
@@ -7270,7 +8295,19 @@ export interface paths {
                                 currency: string;
                                 /** Format: date-time */
                                 revoked_at: string | null;
+                                /** Format: date-time */
+                                expires_at: string | null;
                                 status: "active" | "revoked" | "expired";
+                                /** @description the key this one replaced in a roll or renewal */
+                                rolled_from: number | null;
+                                /** @description the key that replaced this one */
+                                rolled_to: number | null;
+                                /** Format: date-time */
+                                last_used_at: string | null;
+                                /** @description key requests not billed (403, 404, 429, other 4xx, 5xx) on the days of the period */
+                                refused: number;
+                                /** @description decimal text, e.g. "12.50" */
+                                monthly_spend_cap: string | null;
                             }[];
                         };
                     };
@@ -7580,6 +8617,923 @@ export interface paths {
         };
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{p}/issued-keys.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Issued keys with requests and cost in a period [from, to), as CSV (at most 400 days) */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description ISO date or datetime, inclusive (default: start of the current month) */
+                    from?: string;
+                    /** @description ISO date or datetime, exclusive (default: start of the next month) */
+                    to?: string;
+                    /** @description IANA time zone for dates without an offset and for days (default UTC) */
+                    tz?: string;
+                };
+                header?: never;
+                path: {
+                    p: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description RFC 4180 CSV (UTF-8, CRLF, a header row), sent as an attachment */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/csv": string;
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{p}/usage.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Requests and cost per key per day (days in tz) in a period [from, to), as CSV (at most 400 days) */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description ISO date or datetime, inclusive (default: start of the current month) */
+                    from?: string;
+                    /** @description ISO date or datetime, exclusive (default: start of the next month) */
+                    to?: string;
+                    /** @description IANA time zone for dates without an offset and for days (default UTC) */
+                    tz?: string;
+                };
+                header?: never;
+                path: {
+                    p: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description RFC 4180 CSV (UTF-8, CRLF, a header row), sent as an attachment */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/csv": string;
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{p}/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    p: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            total: number;
+                            items: {
+                                id: number;
+                                project_id: number;
+                                url: string;
+                                description: string;
+                                events: ("key.requested" | "key.approved" | "key.rejected" | "key.revoked" | "key.rolled" | "key.expiring" | "request.expired" | "usage.threshold")[];
+                                enabled: boolean;
+                                disabled_reason: ("failing" | "manual") | (never | null);
+                                /** Format: date-time */
+                                failing_since: string | null;
+                                /** Format: date-time */
+                                created_at: string;
+                                /** Format: date-time */
+                                updated_at: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** @description Adds an endpoint; the answer holds its signing secret, which is never shown again */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    p: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description https (http only when the server allows it) */
+                        url: string;
+                        events: ("key.requested" | "key.approved" | "key.rejected" | "key.revoked" | "key.rolled" | "key.expiring" | "request.expired" | "usage.threshold")[];
+                        description?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: number;
+                            project_id: number;
+                            url: string;
+                            description: string;
+                            events: ("key.requested" | "key.approved" | "key.rejected" | "key.revoked" | "key.rolled" | "key.expiring" | "request.expired" | "usage.threshold")[];
+                            enabled: boolean;
+                            disabled_reason: ("failing" | "manual") | (never | null);
+                            /** Format: date-time */
+                            failing_since: string | null;
+                            /** Format: date-time */
+                            created_at: string;
+                            /** Format: date-time */
+                            updated_at: string;
+                            /** @description whsec_<base64>: the signing secret, shown this once */
+                            secret: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{p}/webhooks/{w}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    p: number;
+                    w: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: number;
+                            project_id: number;
+                            url: string;
+                            description: string;
+                            events: ("key.requested" | "key.approved" | "key.rejected" | "key.revoked" | "key.rolled" | "key.expiring" | "request.expired" | "usage.threshold")[];
+                            enabled: boolean;
+                            disabled_reason: ("failing" | "manual") | (never | null);
+                            /** Format: date-time */
+                            failing_since: string | null;
+                            /** Format: date-time */
+                            created_at: string;
+                            /** Format: date-time */
+                            updated_at: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    p: number;
+                    w: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description No content */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    p: number;
+                    w: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description https (http only when the server allows it) */
+                        url?: string;
+                        events?: ("key.requested" | "key.approved" | "key.rejected" | "key.revoked" | "key.rolled" | "key.expiring" | "request.expired" | "usage.threshold")[];
+                        description?: string;
+                        enabled?: boolean;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: number;
+                            project_id: number;
+                            url: string;
+                            description: string;
+                            events: ("key.requested" | "key.approved" | "key.rejected" | "key.revoked" | "key.rolled" | "key.expiring" | "request.expired" | "usage.threshold")[];
+                            enabled: boolean;
+                            disabled_reason: ("failing" | "manual") | (never | null);
+                            /** Format: date-time */
+                            failing_since: string | null;
+                            /** Format: date-time */
+                            created_at: string;
+                            /** Format: date-time */
+                            updated_at: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/api/projects/{p}/webhooks/{w}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: {
+            parameters: {
+                query: {
+                    page: number;
+                    page_size: number;
+                };
+                header?: never;
+                path: {
+                    p: number;
+                    w: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            total: number;
+                            items: {
+                                id: number;
+                                endpoint_id: number;
+                                event_type: string;
+                                /** @description the webhook-id header, the same on every attempt */
+                                webhook_id: string;
+                                /** @enum {unknown} */
+                                status: "pending" | "delivered" | "failed";
+                                attempts: number;
+                                last_status_code: number | null;
+                                last_latency_ms: number | null;
+                                last_error: string | null;
+                                /** Format: date-time */
+                                created_at: string;
+                                /** Format: date-time */
+                                last_attempt_at: string | null;
+                                /** Format: date-time */
+                                next_attempt_at: string | null;
+                                /** Format: date-time */
+                                delivered_at: string | null;
+                                attempt_log: {
+                                    attempt: number;
+                                    /** Format: date-time */
+                                    started_at: string;
+                                    status_code: number | null;
+                                    latency_ms: number;
+                                    error: string | null;
+                                }[];
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{p}/webhooks/{w}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    p: number;
+                    w: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            delivery_id: number;
+                            webhook_id: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;

@@ -255,6 +255,37 @@ describe('TypeScript client + worker, end to end', () => {
   });
 });
 
+describe('a rolled key', () => {
+  it('a job that re-reads its secrets after a roll keeps working with the new key', async () => {
+    const mine = await makeProject(holder, 'Jobs');
+    const key = await issueKey(t, owner, holder, {
+      projectId: P.projectId,
+      permissions: { project: ['project_view'], nodes: { [P.output]: ['package_view'] } },
+      fields: [{ name: 'project', value: String(P.projectId) }],
+    });
+    const imported = await holder.post(`/api/projects/${mine.projectId}/secrets/import-api-key`, {
+      key_id: key.keyId,
+      prefix: 'calc',
+      node_ids: [mine.compute],
+    });
+    expect(imported.statusCode).toBe(201);
+    // what a runner hands the job: the node's secrets as environment
+    const jobEnv = async () => {
+      const view = (await holder.get(`/api/projects/${mine.projectId}/nodes/${mine.compute}/secrets`)).json();
+      return Object.fromEntries(Object.entries(view as Record<string, string>).map(([k, v]) => [`RNDFLOW_SECRET_${k}`, v]));
+    };
+    const before = KeyportClient.fromSecrets(await jobEnv(), 'calc', { server });
+    expect(await before.getLastDataLayer()).toBeGreaterThan(0);
+
+    const roll = await holder.post(`/api/me/api-keys/${key.keyId}/roll`, { grace_seconds: 0 });
+    expect(roll.statusCode).toBe(200);
+    const stale = await before.getLastDataLayer().catch((e: unknown) => e);
+    expect(stale).toMatchObject({ status: 401, code: 'INVALID_KEY' });
+    const after = KeyportClient.fromSecrets(await jobEnv(), 'calc', { server });
+    expect(await after.getLastDataLayer()).toBeGreaterThan(0);
+  });
+});
+
 describe('retryAfterMs', () => {
   it('reads delta-seconds and HTTP dates, caps at 30 s, ignores junk', () => {
     const now = Date.UTC(2026, 10, 27, 12, 0, 0);

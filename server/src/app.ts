@@ -30,10 +30,15 @@ import { sharedRateLimitStore } from './lib/shared-rate-limit.js';
 import { validatorCompiler } from './lib/validation.js';
 import { registerModules } from './modules/index.js';
 import { KeyDirectory } from './modules/keys/authenticator.js';
+import { randomToken } from './lib/crypto.js';
+import { KeyReminders } from './modules/keys/reminders.js';
 import { jwksRoute } from './modules/keys/routes.js';
 import { SigningKeys } from './modules/keys/signing.js';
 import { OutboxSender } from './modules/notifications/mailer.js';
+import { ObjectCollector } from './modules/objects/gc.js';
+import { objectStores } from './modules/objects/stores/index.js';
 import { usagePlugin } from './modules/usage/plugin.js';
+import { WebhookSender } from './modules/webhooks/sender.js';
 
 export interface AppDeps {
   config: Config;
@@ -47,12 +52,19 @@ export interface AppDeps {
   webDist?: string | null;
   /** how often the outbox sender looks for due mail (tests use a short interval) */
   mailIntervalMs?: number;
+  /** how often keys about to expire are looked for (reminders) */
+  reminderIntervalMs?: number;
 }
 
 declare module 'fastify' {
   interface FastifyInstance {
     ctx: Ctx;
     metrics: Registry;
+    reminders: KeyReminders;
+    /** header value (x-keyport-quiet) that keeps a request out of the request log */
+    quietLogToken: string;
+    /** the webhook delivery worker (tests stop its timer and drive tick() themselves) */
+    webhooks: WebhookSender;
   }
 }
 
@@ -86,8 +98,12 @@ export function loggerOptions(level: string, stream?: NodeJS.WritableStream): Fa
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { config, db } = deps;
+  // In-process pollers (the demo worker) carry this to keep their once-a-second requests out of the
+  // request log; unguessable, so no outside caller can hide its requests from the log with it.
+  const quietLogToken = randomToken(16);
   const app = Fastify({
     logger: deps.logger ?? loggerOptions(config.logLevel),
+    disableRequestLogging: (req: { headers: Record<string, unknown> }) => req.headers['x-keyport-quiet'] === quietLogToken,
     bodyLimit: config.bodyLimitBytes,
     trustProxy: config.trustProxy,
     // Node's own limit; a 1 MB Authorization header is refused before any of our code runs.
@@ -118,10 +134,25 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     sender.start();
     app.addHook('onClose', () => sender.stop());
   }
+  const collector = new ObjectCollector(ctx); // unreferenced file objects, one instance at a time
+  collector.start();
+  app.addHook('onClose', async () => {
+    await collector.stop();
+    await objectStores(ctx).close();
+  });
   app.setValidatorCompiler(validatorCompiler);
   app.decorate('ctx', ctx);
   app.decorate('metrics', new Registry());
   app.decorate('keyAuth', keyDirectory as KeyAuthenticator);
+  app.decorate('quietLogToken', quietLogToken);
+  const reminders = new KeyReminders(ctx, deps.reminderIntervalMs);
+  reminders.start();
+  app.decorate('reminders', reminders);
+  app.addHook('onClose', () => reminders.stop());
+  const webhooks = new WebhookSender(ctx);
+  webhooks.start();
+  app.decorate('webhooks', webhooks);
+  app.addHook('onClose', () => webhooks.stop());
 
   app.setErrorHandler((err: FastifyError | AppError, req, reply) => {
     if (err instanceof AppError) return reply.code(err.status).send(errorBody(err));

@@ -22,10 +22,16 @@ export const ERROR_STATUS = {
   REQUEST_PENDING: 409,
   INVALID_STATE: 409,
   ALREADY_MEMBER: 409,
+  /** a revoked key cannot be rolled, renewed or copied */
+  KEY_REVOKED: 409,
+  KEY_EXPIRED: 409,
+  /** a key already replaced by a roll (details.rolled_to names its successor) */
+  KEY_ROLLED: 409,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   RATE_LIMITED: 429,
   QUOTA_EXCEEDED: 429,
+  SPEND_CAP_REACHED: 429,
   INTERNAL: 500,
   /** a stored secret or data key failed authenticated decryption (tampered, moved, wrong master key) */
   DECRYPTION_FAILED: 500,

@@ -242,6 +242,9 @@ const SNAPSHOT_TABLES = [
   'project_keys',
   'audit_log',
   'invitations',
+  'key_reminders',
+  'webhook_endpoints',
+  'webhook_deliveries',
 ] as const;
 
 /**

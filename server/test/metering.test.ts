@@ -105,24 +105,35 @@ describe('metering over real HTTP', () => {
     expect(formatMoney(cost)).toBe('770.7408'); // 600 × (0.05 + 1.234567 + 0.000001 + 0)
   });
 
-  it('billing rule: 2xx/3xx/4xx after authentication are billed; 5xx, 429 and refused keys are not', async () => {
+  it('billing rule: 2xx/3xx are billed; 4xx, 5xx and refused keys are not, and are counted by outcome', async () => {
     const k = ctx.keys[0] as Key;
     const before = (await stats(ctx.owner, ctx.projectId)).byId.get(k.keyId)?.requests ?? 0;
     const agent = keepAlive(8);
-    const billed = [200, 201, 204, 302, 400, 403, 404, 409];
-    const unbilled = [500, 502, 503, 429];
+    const billed = [200, 201, 204, 302];
+    const unbilled = [400, 403, 404, 409, 500, 502, 503, 429];
     for (const code of [...billed, ...unbilled]) {
       expect(await get(m.port, `/api/metering-test/status/${code}`, k.token, agent)).toBe(code);
     }
-    // a real 403 (no project_manage) and a real 404 (unknown route) are billed too
+    // a real 403 (no project_manage) and a real 404 (unknown route) are not billed either
     expect(await get(m.port, `/api/projects/${ctx.projectId}/issued-keys`, k.token, agent)).toBe(403);
     expect(await get(m.port, '/api/no-such-route', k.token, agent)).toBe(404);
     // refused by authentication: not counted anywhere
     expect(await get(m.port, '/api/metering-test/status/200', 'garbage', agent)).toBe(401);
     agent.destroy();
     await m.app.usage.flush();
+    await m.app.outcomes.flush();
     const after = (await stats(ctx.owner, ctx.projectId)).byId.get(k.keyId)?.requests ?? 0;
-    expect(after - before).toBe(billed.length + 2);
+    expect(after - before).toBe(billed.length);
+    const outcomes = await m.app.ctx.k
+      .selectFrom('usage_key_outcomes')
+      .select(['outcome', (eb) => eb.fn.sum<number>('requests').as('n')])
+      .where('key_id', '=', k.keyId)
+      .groupBy('outcome')
+      .execute();
+    const by = Object.fromEntries(outcomes.map((o) => [o.outcome, Number(o.n)]));
+    // 400, 409 -> 4xx; 403 twice; 404 twice; 5xx three; the status route's 429 is a rate refusal
+    expect(by).toMatchObject({ '4xx': 2, '403': 2, '404': 2, '5xx': 3, '429_rate': 1 });
+    expect(by.billed).toBeGreaterThanOrEqual(billed.length);
   });
 
   it('exposes request outcomes and flush health at /metrics', async () => {
@@ -130,9 +141,9 @@ describe('metering over real HTTP', () => {
     expect(res.statusCode).toBe(200);
     const text = res.body;
     const metric = (re: RegExp) => Number(re.exec(text)?.[1] ?? Number.NaN);
-    expect(metric(/keyport_key_requests_total\{outcome="billed"\} (\d+)/)).toBeGreaterThanOrEqual(2410);
+    expect(metric(/keyport_key_requests_total\{outcome="billed"\} (\d+)/)).toBeGreaterThanOrEqual(2404);
     expect(metric(/keyport_key_requests_total\{outcome="rejected"\} (\d+)/)).toBeGreaterThanOrEqual(101);
-    expect(metric(/keyport_key_requests_total\{outcome="unbilled"\} (\d+)/)).toBe(4);
+    expect(metric(/keyport_key_requests_total\{outcome="unbilled"\} (\d+)/)).toBe(10);
     expect(metric(/keyport_usage_buffered_buckets (\d+)/)).toBe(0);
     expect(text).toMatch(/keyport_usage_flush_lag_seconds \d/);
     expect(text).toMatch(/keyport_usage_flush_duration_seconds_count [1-9]/);

@@ -35,7 +35,11 @@ describe('OpenAPI document', () => {
         const success =
           BYTE_STREAMS.has(`${method.toUpperCase()} ${path}`) ||
           Object.entries(responses).some(
-            ([code, r]) => /^2/.test(code) && (code === '204' || r.content?.['application/json']?.schema !== undefined),
+            ([code, r]) =>
+              /^2/.test(code) &&
+              (code === '204' ||
+                r.content?.['application/json']?.schema !== undefined ||
+                r.content?.['text/csv']?.schema !== undefined),
           );
         const error = Object.entries(responses).some(
           ([code, r]) =>

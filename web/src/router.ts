@@ -9,6 +9,7 @@ export const router = createRouter({
     { path: '/signup', name: 'signup', component: () => import('./pages/SignupPage.vue'), meta: { public: true } },
     { path: '/projects', name: 'projects', component: () => import('./pages/ProjectsPage.vue') },
     { path: '/invitations', name: 'invitations', component: () => import('./pages/InvitationsPage.vue') },
+    { path: '/me/keys', name: 'my-keys', component: () => import('./pages/MyKeysPage.vue') },
     {
       path: '/projects/:p(\\d+)',
       component: () => import('./pages/ProjectPage.vue'),

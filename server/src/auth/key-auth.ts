@@ -3,9 +3,12 @@ import type { Access, Actor } from './permissions.js';
 
 export type KeyActor = Extract<Actor, { kind: 'key' }>;
 
-/** A quota is shared by a key's whole lineage: rolling a key never resets it. */
-export interface MonthlyQuota {
-  readonly limit: number;
+/** Monthly limits of a key, shared by its whole lineage: rolling a key never resets them. */
+export interface MonthlyLimits {
+  /** billed requests per UTC month; null = unlimited */
+  readonly quota: number | null;
+  /** micro-units per UTC month; null = no cap */
+  readonly capMicros: number | null;
   /** the lineage's first key */
   readonly lineageId: number;
 }
@@ -15,6 +18,6 @@ export interface KeyAuthenticator {
   authenticate(token: string): KeyActor | Promise<KeyActor>;
   /** The key's current role permissions in its own project; null for any other project. */
   access(actor: KeyActor, projectId: number): Access | null | Promise<Access | null>;
-  /** The key's monthly quota (billed requests per UTC month) as its template says now; null = none. */
-  monthlyQuota(keyId: number): MonthlyQuota | null;
+  /** The key's monthly quota and spend cap as its template and managers say now; null = neither. */
+  monthlyLimits(keyId: number): MonthlyLimits | null;
 }

@@ -74,6 +74,10 @@ declare module 'fastify' {
   interface FastifyInstance {
     keyRateLimit: KeyRateLimiter | null;
   }
+  interface FastifyRequest {
+    /** which limit refused this key request, for the outcome statistics (null: none did) */
+    keyRefusal: '429_quota' | '429_cap' | '429_rate' | null;
+  }
 }
 
 /** Register after authPlugin (its onRequest hook sets req.actor). No hook at all when off. */
@@ -82,12 +86,14 @@ export const keyRateLimitPlugin = fp(
     const perMinute = app.ctx.config.keyRateLimitPerMinute;
     const limiter = perMinute > 0 ? new KeyRateLimiter(perMinute, app.ctx.clock) : null;
     app.decorate('keyRateLimit', limiter);
+    app.decorateRequest('keyRefusal', null); // set here and by the quota/cap admission (modules/usage)
     if (!limiter) return;
     app.addHook('onRequest', (req: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => {
       const actor = req.actor;
       if (actor === null || actor.kind !== 'key') return done();
       const wait = limiter.take(actor.keyId);
       if (wait === 0) return done();
+      req.keyRefusal = '429_rate';
       reply.header('retry-after', String(wait));
       done(
         new AppError('RATE_LIMITED', `This API key is limited to ${perMinute} requests per minute; retry in ${wait} s`),

@@ -10,6 +10,10 @@ import { rateLimits } from './migrations/008_rate_limits.js';
 import { invitations } from './migrations/009_invitations.js';
 import { layerObjects } from './migrations/010_layer_objects.js';
 import { loginFailures } from './migrations/011_login_failures.js';
+import { keyLineage } from './migrations/012_key_lineage.js';
+import { objectStores } from './migrations/013_object_stores.js';
+import { webhooks } from './migrations/014_webhooks.js';
+import { spendCaps } from './migrations/015_spend_caps.js';
 
 /** Migrations are factories of the dialect so one file can pick `serial` vs `autoincrement`, `bytea` vs `blob`. */
 export type MigrationFactory = (dialect: DialectName) => Migration;
@@ -25,6 +29,10 @@ const MIGRATIONS: Record<string, MigrationFactory> = {
   '009_invitations': invitations,
   '010_layer_objects': layerObjects,
   '011_login_failures': loginFailures,
+  '012_key_lineage': keyLineage,
+  '013_object_stores': objectStores,
+  '014_webhooks': webhooks,
+  '015_spend_caps': spendCaps,
 };
 
 class StaticProvider implements MigrationProvider {

@@ -75,6 +75,8 @@ export interface ApiKeyTemplatesTable {
   lifetime_days: number | null;
   /** billed requests allowed per key per UTC calendar month; null = unlimited */
   monthly_quota: number | null;
+  /** micro-units per key per UTC month, over the key's lineage; null = no cap */
+  monthly_spend_cap_micros: number | null;
   created_at: number;
   updated_at: number;
 }
@@ -98,6 +100,8 @@ export interface KeyRequestsTable {
   created_at: number;
   decided_at: number | null;
   decided_by: number | null;
+  /** a renewal: the key whose approval rolls over to the new one */
+  renews_key_id: number | null;
 }
 
 export interface ApiKeysTable {
@@ -111,7 +115,24 @@ export interface ApiKeysTable {
   jti: string;
   kid: string;
   issued_at: number;
+  /** when the key stops working: its lifetime's end, or a roll's grace end if sooner */
   expires_at: number | null;
+  /** the token's `exp` claim as issued (tokens are re-derived from these claims; a roll leaves it) */
+  claims_expires_at: number | null;
+  /** the key this one replaced in a roll or renewal */
+  rolled_from: number | null;
+  /** the key that replaced this one */
+  rolled_to: number | null;
+  /** the first key of the lineage (null on that first key): quotas count the whole lineage */
+  lineage_id: number | null;
+  /** the template's monthly spend cap (micro-units), copied like monthly_quota */
+  template_spend_cap_micros: number | null;
+  /** a manager's cap for this key: replaces the template's */
+  manager_spend_cap_micros: number | null;
+  /** the holder's own cap: applies when lower */
+  self_spend_cap_micros: number | null;
+  /** the last key request answered (any outcome), flushed with the analytics counters */
+  last_used_at: number | null;
   created_at: number;
   revoked_at: number | null;
   revoked_reason: string | null;
@@ -175,8 +196,30 @@ export interface PackageFilesTable {
 export interface ObjectsTable {
   sha256: string;
   size: number;
+  /** the bytes of objects stored before migration 013 (store_key `inline:<sha256>`); empty otherwise */
   data: Buffer;
   created_at: number;
+  /** where the bytes are: 'db' (object_chunks, or inline), 'fs' or 's3' */
+  store: string;
+  /** the key inside that store */
+  store_key: string;
+  /** last time a layer was given or promised the object (the collector's grace period counts from it) */
+  touched_at: number;
+}
+
+/** Bytes of db-store objects, 1 MiB per row (migration 013). */
+export interface ObjectChunksTable {
+  key: string;
+  seq: number;
+  data: Buffer;
+  created_at: number;
+}
+
+/** The one row whose conditional update lets a single instance run the object collector. */
+export interface ObjectGcStateTable {
+  id: number;
+  locked_until: number;
+  last_run_at: number;
 }
 
 /** Which projects may reference an object (migration 002): the uploader's project. */
@@ -212,6 +255,10 @@ export interface SecretsTable {
   node_ids: string;
   created_at: number;
   updated_at: number;
+  /** the API key this secret was imported from (a roll rewrites its token secret) */
+  source_key_id: number | null;
+  /** which part of that key: null for the token, else the info field's name */
+  source_field: string | null;
 }
 
 export interface ProjectKeysTable {
@@ -295,6 +342,8 @@ export interface Database {
   objects: ObjectsTable;
   project_objects: ProjectObjectsTable;
   layer_objects: LayerObjectsTable;
+  object_chunks: ObjectChunksTable;
+  object_gc_state: ObjectGcStateTable;
   usage_buckets: UsageBucketsTable;
   usage_batches: UsageBatchesTable;
   secrets: SecretsTable;
@@ -304,6 +353,47 @@ export interface Database {
   audit_log: AuditLogTable;
   invitations: InvitationsTable;
   login_failures: LoginFailuresTable;
+  key_reminders: KeyRemindersTable;
+  usage_alerts: UsageAlertsTable;
+  usage_key_outcomes: UsageKeyOutcomesTable;
+  usage_key_operations: UsageKeyOperationsTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  webhook_attempts: WebhookAttemptsTable;
+}
+
+/** An 80 % / 100 % alert of a lineage's quota or spend cap in one UTC month: sent once. */
+export interface UsageAlertsTable {
+  lineage_id: number;
+  month: number;
+  metric: 'quota' | 'cap';
+  threshold: 80 | 100;
+  created_at: number;
+}
+
+/** Key requests per key, UTC day and outcome (billed, 403, 404, 429_quota, 429_cap, 429_rate, 4xx, 5xx). */
+export interface UsageKeyOutcomesTable {
+  key_id: number;
+  project_id: number;
+  day: number;
+  outcome: string;
+  requests: number;
+}
+
+/** Key requests per key, UTC day and operation (method and route template). */
+export interface UsageKeyOperationsTable {
+  key_id: number;
+  project_id: number;
+  day: number;
+  operation: string;
+  requests: number;
+}
+
+/** An expiry reminder sent (or being sent) for a key: the primary key makes it once per kind. */
+export interface KeyRemindersTable {
+  key_id: number;
+  kind: '7d' | '1d';
+  created_at: number;
 }
 
 export interface LoginFailuresTable {
@@ -321,4 +411,58 @@ export interface LayerObjectsTable {
   data_layer_id: number;
   sha256: string;
   created_at: number;
+}
+
+/** A project's webhook endpoint (migration 014). */
+export interface WebhookEndpointsTable {
+  id: Id;
+  project_id: number;
+  url: string;
+  description: string;
+  /** JSON array of the event types it receives */
+  events: string;
+  /** the signing secret (whsec_…) sealed with the project's data key (lib/data-keys) */
+  secret_enc: string;
+  enabled: number;
+  /** time of the first failed attempt since the last success; null while deliveries succeed */
+  failing_since: number | null;
+  /** why it is disabled: 'failing' (by the server) or 'manual'; null while enabled */
+  disabled_reason: 'failing' | 'manual' | null;
+  disabled_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/** One event for one endpoint: the durable queue row, claimed by one instance at a time. */
+export interface WebhookDeliveriesTable {
+  id: Id;
+  endpoint_id: number;
+  project_id: number;
+  /** the webhook-id header, the same on every attempt */
+  msg_id: string;
+  event_type: string;
+  /** the exact JSON body that is signed and sent */
+  payload: string;
+  status: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  next_attempt_at: number;
+  locked_until: number | null;
+  last_status_code: number | null;
+  last_latency_ms: number | null;
+  last_error: string | null;
+  created_at: number;
+  last_attempt_at: number | null;
+  delivered_at: number | null;
+}
+
+/** One HTTP attempt of a delivery. */
+export interface WebhookAttemptsTable {
+  id: Id;
+  delivery_id: number;
+  attempt: number;
+  started_at: number;
+  /** the receiver's HTTP status; null when no answer came (timeout, refused address, connection error) */
+  status_code: number | null;
+  latency_ms: number;
+  error: string | null;
 }

@@ -60,6 +60,13 @@ export const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]
 /** Money is decimal text (exact micro-units, e.g. "0.05"), never a float. */
 export const Money = Type.String({ description: 'decimal text, e.g. "12.50"' });
 
+/** A monthly spend cap as sent: decimal text in the currency (its decimals are checked by parseCap). */
+export const SpendCap = Type.String({
+  maxLength: 20,
+  pattern: '^\\s*\\d+(\\.\\d+)?\\s*$',
+  description: 'decimal text in the project currency per key per UTC month, e.g. "25.00"',
+});
+
 /** 204 No Content. */
 export const NoContent = Type.Null({ description: 'No content' });
 

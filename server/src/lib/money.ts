@@ -29,3 +29,29 @@ export function formatMoney(micros: bigint | number): string {
   if (frac.length < 2) frac = frac.padEnd(2, '0');
   return `${neg ? '-' : ''}${whole}.${frac}`;
 }
+
+/** Most money a cap may name (whole currency units): far beyond any real budget, exact in a double. */
+const MAX_CAP_UNITS = 1_000_000_000n;
+
+/** Fractional digits of a currency (USD 2, JPY 0); 2 when unknown to Intl. */
+export function currencyDigits(currency: string): number {
+  try {
+    return new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
+  } catch {
+    return 2;
+  }
+}
+
+/** A monthly spend cap: decimal text in the currency, no more decimals than it has, at most 1e9. */
+export function parseCap(text: string, currency: string, field = 'monthly_spend_cap'): number {
+  const digits = currencyDigits(currency);
+  const m = /^(\d{1,10})(?:\.(\d+))?$/.exec(text.trim());
+  if (!m || (m[2] ?? '').length > digits || BigInt(m[1] ?? '0') > MAX_CAP_UNITS) {
+    throw new AppError(
+      'VALIDATION_FAILED',
+      `${field} must be a non-negative amount in ${currency} with at most ${digits} decimals, up to ${MAX_CAP_UNITS}`,
+      { field },
+    );
+  }
+  return parseMoney(text, field);
+}

@@ -15,6 +15,7 @@ import { roleRoutes } from './roles/routes.js';
 import { secretRoutes } from './secrets/routes.js';
 import { templateRoutes } from './templates/routes.js';
 import { usageRoutes } from './usage/routes.js';
+import { webhookRoutes } from './webhooks/routes.js';
 
 export async function registerModules(api: FastifyInstance): Promise<void> {
   await api.register(accountRoutes);
@@ -32,4 +33,5 @@ export async function registerModules(api: FastifyInstance): Promise<void> {
   await api.register(packageRoutes);
   await api.register(objectRoutes);
   await api.register(usageRoutes);
+  await api.register(webhookRoutes);
 }

@@ -1,7 +1,7 @@
 // One fetch wrapper for the Keyport API: JSON in/out, session cookie, CSRF header on state changes,
 // errors as ApiError {code, message, status}; `endpoint()` types each call from the server's contract.
 import type { VarName } from './contract.js';
-import type { ApiPath, BodyArg, Method, Ok, Query as QueryOf } from './types.js';
+import type { ApiPath, BodyArg, ErrorResponse, Method, Ok, Query as QueryOf } from './types.js';
 
 let csrfToken = '';
 let onUnauthorized: (() => void) | null = null;
@@ -27,7 +27,7 @@ export class ApiError extends Error {
 
 type Query = Record<string, string | number | boolean | undefined | null>;
 
-function withQuery(path: string, query?: Query): string {
+export function withQuery(path: string, query?: Query): string {
   if (!query) return path;
   const qs = new URLSearchParams();
   for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== null && v !== '') qs.set(k, String(v));
@@ -61,11 +61,15 @@ export async function request<T>(method: string, path: string, body?: unknown, q
     }
   }
   if (res.status === 401 && !path.startsWith('/auth/')) onUnauthorized?.();
-  if (!res.ok) {
-    const err = (data as { error?: { code?: string; message?: string } } | null)?.error;
-    throw new ApiError(err?.code ?? `HTTP_${res.status}`, err?.message ?? res.statusText, res.status);
-  }
+  if (!res.ok) throw apiError(res, data);
   return data as T;
+}
+
+/** The ApiError of a failed answer and its parsed body. */
+export function apiError(res: Response, data: unknown): ApiError {
+  // a proxy in front of the server may answer without the contract's error body
+  const err = (data as Partial<ErrorResponse> | null)?.error;
+  return new ApiError(err?.code ?? `HTTP_${res.status}`, err?.message ?? res.statusText, res.status);
 }
 
 /** The `{name}` parts of a contract path, e.g. `{p: 1, r: 2}` for `/projects/{p}/roles/{r}`. */

@@ -1,7 +1,9 @@
 // Every Keyport endpoint the UI uses, one function each. Paths, bodies, queries and answers are
 // typed by the server's contract (see endpoint() in ./http.ts): the answers are used as they come.
+import { downloadFile } from './download.js';
 import { endpoint as at } from './http.js';
 import type {
+  AuditFilters,
   Body,
   FieldInput,
   FieldPatch,
@@ -12,6 +14,7 @@ import type {
   RoleInput,
   SecretInput,
   SecretPatch,
+  TemplateInput,
   TemplatePatch,
 } from './types.js';
 
@@ -75,8 +78,7 @@ export const members = {
 export const templates = {
   /** info fields come ordered by position */
   list: (p: Id) => at('/projects/{p}/api-key-templates', { p }).get(),
-  create: (p: Id, name: string, role_id: Id, description = '', monthly_quota: number | null = null) =>
-    at('/projects/{p}/api-key-templates', { p }).post({ name, role_id, description, monthly_quota }),
+  create: (p: Id, input: TemplateInput) => at('/projects/{p}/api-key-templates', { p }).post(input),
   update: (p: Id, t: Id, patch: TemplatePatch) => at('/projects/{p}/api-key-templates/{t}', { p, t }).patch(patch),
   /** answers how many keys issued from the template it revoked */
   remove: (p: Id, t: Id) => at('/projects/{p}/api-key-templates/{t}', { p, t }).delete(),
@@ -105,13 +107,33 @@ export const issuedKeys = {
   /** requests per day of all keys of the project */
   projectUsage: async (p: Id, period: Period) =>
     (await at('/projects/{p}/usage', { p }).get({ ...period, granularity: 'day' })).items,
-  /** the contract asks for a body (`{reason?}`); the UI gives no reason */
-  revoke: (p: Id, k: Id) => at('/projects/{p}/issued-keys/{k}', { p, k }).delete({}),
+  /** the holder sees the reason; without one they are told "revoked by the project owner" in their language */
+  revoke: (p: Id, k: Id, reason?: string) =>
+    at('/projects/{p}/issued-keys/{k}', { p, k }).delete(reason ? { reason } : {}),
+  /** a successor for the holder; the old key works `grace_seconds` more. No token: only the holder reads it */
+  roll: (p: Id, k: Id, grace_seconds: number) =>
+    at('/projects/{p}/issued-keys/{k}/roll', { p, k }).post({ grace_seconds }),
+  /** replaces the template's cap for this key; null: the template's again */
+  setSpendCap: (p: Id, k: Id, monthly_spend_cap: string | null) =>
+    at('/projects/{p}/issued-keys/{k}', { p, k }).patch({ monthly_spend_cap }),
+  /** every key of the period as a CSV file (a download, not JSON) */
+  exportCsv: (p: Id, period: Period) => downloadFile(`/projects/${p}/issued-keys.csv`, period),
 };
 
 export const me = {
   keys: () => at('/me/api-keys').get(),
   token: (k: Id) => at('/me/api-keys/{k}/token', { k }).get(),
+  /** a new key and its token (once); the old one works `grace_seconds` more; imported secrets follow */
+  roll: (k: Id, grace_seconds: number) => at('/me/api-keys/{k}/roll', { k }).post({ grace_seconds }),
+  /** revokes my own key; its managers are told */
+  revoke: (k: Id, reason?: string) => at('/me/api-keys/{k}', { k }).delete(reason ? { reason } : {}),
+  /** files a renewal request with the key's managers */
+  renew: (k: Id) => at('/me/api-keys/{k}/renew', { k }).post(),
+  /** requests per day of my key */
+  usage: async (k: Id, period: Period) =>
+    (await at('/me/api-keys/{k}/usage', { k }).get({ ...period, granularity: 'day' })).items,
+  /** my own cap, at most the project's; null: none of my own */
+  setSpendCap: (k: Id, monthly_spend_cap: string | null) => at('/me/api-keys/{k}', { k }).patch({ monthly_spend_cap }),
   /** the 50 newest, and how many of all are unread */
   notifications: () => at('/me/notifications').get({ page_size: 50 }),
   markRead: (ids: number[]) => at('/me/notifications/read').post({ ids }),
@@ -133,5 +155,8 @@ export const secrets = {
 };
 
 export const audit = {
-  list: (p: Id, page: number, page_size: number) => at('/projects/{p}/audit', { p }).get({ page, page_size }),
+  list: (p: Id, page: number, page_size: number, filters: AuditFilters = {}) =>
+    at('/projects/{p}/audit', { p }).get({ ...filters, page, page_size }),
+  /** every matching entry as a CSV file (a download, not JSON) */
+  exportCsv: (p: Id, filters: AuditFilters) => downloadFile(`/projects/${p}/audit.csv`, filters),
 };

@@ -1,4 +1,4 @@
-// Snackbar messages and API error translation.
+// Snackbar messages and API error translation (actions report through composables/useAction).
 import { defineStore } from 'pinia';
 import { ref } from 'vue';
 import { ApiError } from '../api/index.js';
@@ -44,17 +44,5 @@ export const useUiStore = defineStore('ui', () => {
     toasts.value = toasts.value.filter((x) => x.id !== id);
   }
 
-  /** Runs an action; reports failure in a snackbar and success (when a message is given). */
-  async function run<T>(action: () => Promise<T>, okMessage?: string): Promise<T | undefined> {
-    try {
-      const result = await action();
-      if (okMessage) success(okMessage);
-      return result;
-    } catch (e) {
-      error(e);
-      return undefined;
-    }
-  }
-
-  return { toasts, refreshTick, refreshAll, success, info, error, dismiss, run };
+  return { toasts, refreshTick, refreshAll, success, info, error, dismiss };
 });

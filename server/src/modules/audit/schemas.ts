@@ -1,6 +1,6 @@
-// Shapes of the audit log (F15).
-import { Type } from 'typebox';
-import { Instant, Nullable, Page } from '../../lib/http.js';
+// Shapes of the audit log (F15) and its filters (F19).
+import { type Static, Type } from 'typebox';
+import { IdParam, Instant, Nullable, Page, PagingQuery } from '../../lib/http.js';
 
 export const AuditEntry = Type.Object({
   id: Type.Integer(),
@@ -16,3 +16,27 @@ export const AuditEntry = Type.Object({
   created_at: Instant,
 });
 export const AuditPage = Page(AuditEntry);
+
+const Filters = {
+  action: Type.Optional(
+    Type.String({
+      maxLength: 100,
+      pattern: '^[a-z0-9_]+(\\.[a-z0-9_]+)*\\.?$',
+      description: 'an action (key.revoked), or a prefix ending in "." (key.) for all actions starting so',
+    }),
+  ),
+  actor_user_id: Type.Optional(IdParam),
+  object_type: Type.Optional(
+    Type.String({
+      maxLength: 100,
+      pattern: '^[a-z0-9_]+$',
+      description: 'e.g. api_key, secret, template; object_id (ids are per type) needs it',
+    }),
+  ),
+  object_id: Type.Optional(IdParam),
+  from: Type.Optional(Type.String({ format: 'date-time', maxLength: 40, description: 'RFC 3339, inclusive' })),
+  to: Type.Optional(Type.String({ format: 'date-time', maxLength: 40, description: 'RFC 3339, exclusive' })),
+};
+export const AuditQuery = Type.Object({ ...PagingQuery.properties, ...Filters });
+export const AuditCsvQuery = Type.Object(Filters);
+export type AuditFilterQuery = Static<typeof AuditCsvQuery>;

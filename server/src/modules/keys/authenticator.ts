@@ -2,7 +2,7 @@
 // database. Cold: one Ed25519 signature check against an in-memory key directory (every live key,
 // loaded at start, kept fresh by invalidation events and by polling `updated_at` every TTL).
 import { hash } from 'node:crypto';
-import type { KeyActor, KeyAuthenticator, MonthlyQuota } from '../../auth/key-auth.js';
+import type { KeyActor, KeyAuthenticator, MonthlyLimits } from '../../auth/key-auth.js';
 import { type Access, mergePermissions, parsePermissions } from '../../auth/permissions.js';
 import type { Ctx } from '../../context.js';
 import { AppError } from '../../errors.js';
@@ -21,7 +21,7 @@ interface KeyInfo {
   /** when it stops working (a roll moves it to the grace end) */
   expiresAt: number | null;
   revoked: boolean;
-  quota: MonthlyQuota | null;
+  limits: MonthlyLimits | null;
 }
 
 interface RoleInfo {
@@ -55,6 +55,9 @@ type KeyRow = {
   updated_at: number;
   monthly_quota: number | null;
   lineage_id: number | null;
+  template_spend_cap_micros: number | null;
+  manager_spend_cap_micros: number | null;
+  self_spend_cap_micros: number | null;
 };
 
 const KEY_COLUMNS = [
@@ -70,11 +73,27 @@ const KEY_COLUMNS = [
   'updated_at',
   'monthly_quota',
   'lineage_id',
+  'template_spend_cap_micros',
+  'manager_spend_cap_micros',
+  'self_spend_cap_micros',
 ] as const;
 
+/** The cap that applies: a manager's replaces the template's; the holder's own applies when lower. */
+export function effectiveCap(k: {
+  template_spend_cap_micros: number | null;
+  manager_spend_cap_micros: number | null;
+  self_spend_cap_micros: number | null;
+}): number | null {
+  const set = k.manager_spend_cap_micros ?? k.template_spend_cap_micros;
+  if (set === null) return k.self_spend_cap_micros;
+  return k.self_spend_cap_micros === null ? set : Math.min(set, k.self_spend_cap_micros);
+}
+
 /** Built when a key row is read, so the hot path reads it without allocating. */
-function quotaOf(row: KeyRow): MonthlyQuota | null {
-  return row.monthly_quota === null ? null : { limit: row.monthly_quota, lineageId: row.lineage_id ?? row.id };
+function limitsOf(row: KeyRow): MonthlyLimits | null {
+  const capMicros = effectiveCap(row);
+  if (row.monthly_quota === null && capMicros === null) return null;
+  return { quota: row.monthly_quota, capMicros, lineageId: row.lineage_id ?? row.id };
 }
 
 function reject(): never {
@@ -211,8 +230,8 @@ export class KeyDirectory implements KeyAuthenticator {
     return this.role(actor.roleId).then((r) => (r ? { projectId, actor, project: r.project, nodes: r.nodes } : null));
   }
 
-  monthlyQuota(keyId: number): MonthlyQuota | null {
-    return this.byId.get(keyId)?.quota ?? null;
+  monthlyLimits(keyId: number): MonthlyLimits | null {
+    return this.byId.get(keyId)?.limits ?? null;
   }
 
   private async role(roleId: number): Promise<RoleInfo | null> {
@@ -241,7 +260,7 @@ export class KeyDirectory implements KeyAuthenticator {
       existing.revoked = revoked; // cached tokens holding this object see it at once
       existing.roleId = row.role_id; // a template's role changed: cached tokens miss and re-resolve
       existing.expiresAt = row.expires_at; // a roll's grace end
-      existing.quota = quotaOf(row);
+      existing.limits = limitsOf(row);
       if (revoked) {
         this.keys.delete(existing.jti);
         this.byId.delete(existing.id);
@@ -258,7 +277,7 @@ export class KeyDirectory implements KeyAuthenticator {
       issuer: row.issuer,
       expiresAt: row.expires_at,
       revoked,
-      quota: quotaOf(row),
+      limits: limitsOf(row),
     };
     if (!revoked) {
       this.keys.set(info.jti, info);

@@ -31,6 +31,7 @@ export async function issueKey(
       expires_at,
       claims_expires_at: expires_at,
       monthly_quota: template.monthly_quota,
+      template_spend_cap_micros: template.monthly_spend_cap_micros,
       created_at: now,
       revoked_at: null,
       revoked_reason: null,

@@ -6,6 +6,7 @@ import type { Ctx } from '../../context.js';
 import { DAY_MS, toIso } from '../../lib/clock.js';
 import { audit } from '../audit/service.js';
 import { notify, quoted } from '../notifications/service.js';
+import { emitWebhook } from '../webhooks/events.js';
 
 const WINDOWS = [
   { kind: '1d', from: 0, to: DAY_MS },
@@ -80,6 +81,13 @@ export class KeyReminders {
             body: `Your API key ${quoted(key.template_name)} of project ${quoted(key.project_name)} stops working at ${until}. Renew it from My keys before then.`,
             link: '/me/keys',
             params: { template: key.template_name, project: key.project_name, until, within: w.kind },
+          });
+          await emitWebhook(trx, this.ctx, key.project_id, 'key.expiring', {
+            key_id: key.id,
+            template: key.template_name,
+            user_id: key.user_id,
+            expires_at: until,
+            within: w.kind,
           });
           await audit(trx, this.ctx, key.project_id, null, {
             action: 'key.expiry_reminded',

@@ -1,5 +1,5 @@
-// Rolling a key: a successor with a new id and jti for the same holder, template, role, quota and
-// info fields; the old key keeps working (and being billed) until the grace ends, then answers
+// Rolling a key: a successor with a new id and jti for the same holder, template, role, quota, caps
+// and info fields; the old key keeps working (and being billed) until the grace ends, then answers
 // 401 like any expired key. Secrets imported from the old key are rewritten to the new token in
 // the same transaction. Renewal approval is a roll too, with a fresh lifetime for the successor.
 import type { Selectable } from 'kysely';
@@ -11,6 +11,7 @@ import { DAY_MS, toIso } from '../../lib/clock.js';
 import { randomToken } from '../../lib/crypto.js';
 import { audit } from '../audit/service.js';
 import { followRolledKey } from '../secrets/service.js';
+import { emitWebhook } from '../webhooks/events.js';
 import { signKey } from './tokens.js';
 
 export const DEFAULT_GRACE_SECONDS = 86_400;
@@ -104,6 +105,10 @@ export async function rollKey(q: Q, ctx: Ctx, actor: Actor, key: KeyRow, plan: R
     rolled_to: null,
     lineage_id: key.lineage_id ?? key.id,
     monthly_quota: key.monthly_quota,
+    template_spend_cap_micros: key.template_spend_cap_micros,
+    manager_spend_cap_micros: key.manager_spend_cap_micros,
+    self_spend_cap_micros: key.self_spend_cap_micros,
+    last_used_at: null,
     created_at: now,
     revoked_at: null,
     revoked_reason: null,
@@ -114,6 +119,15 @@ export async function rollKey(q: Q, ctx: Ctx, actor: Actor, key: KeyRow, plan: R
   const successor: KeyRow = { id, ...values };
   const token = await signKey(ctx, successor);
   const updatedSecrets = await followRolledKey(q, ctx, actor, key.id, id, token);
+  await emitWebhook(q, ctx, key.project_id, 'key.rolled', {
+    key_id: id,
+    rolled_from: key.id,
+    template_id: key.template_id,
+    template: key.template_name,
+    user_id: key.user_id,
+    by: plan.by,
+    previous_expires_at: toIso(plan.retireAt),
+  });
   await audit(q, ctx, key.project_id, actor, {
     action: 'key.rolled',
     object_type: 'api_key',

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { authorizePerson, requireActor, requireUser } from '../../auth/plugin.js';
 import { AppError } from '../../errors.js';
-import { errors, OptionalReason, PROJECT_ERRORS } from '../../lib/http.js';
+import { errors, NoContent, OptionalReason, PROJECT_ERRORS } from '../../lib/http.js';
 import { renewKey } from '../requests/service.js';
 import { parsePeriod } from '../usage/period.js';
 import { KeySeries, SeriesQuery } from '../usage/schemas.js';
@@ -68,6 +68,43 @@ export const keyRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const { p, k } = req.params;
       const access = await authorizePerson(req, p, 'project_manage');
       return keys.rollIssuedKey(ctx, access, k, graceOf(req.body));
+    },
+  );
+
+  app.patch(
+    '/projects/:p/issued-keys/:k',
+    {
+      schema: {
+        tags,
+        summary: "Set one key's monthly spend cap (replaces the template's; null: the template's again)",
+        params: S.IssuedKeyParams,
+        body: S.CapBody,
+        response: { 204: NoContent, ...PROJECT_ERRORS, ...errors(409) },
+      },
+    },
+    async (req, reply) => {
+      const { p, k } = req.params;
+      const access = await authorizePerson(req, p, 'project_manage');
+      await keys.setSpendCap(ctx, access.actor, { projectId: p }, k, req.body.monthly_spend_cap);
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.patch(
+    '/me/api-keys/:k',
+    {
+      schema: {
+        tags,
+        summary: 'Set my own, lower monthly spend cap on my key (null: none of my own)',
+        params: S.MyKeyParams,
+        body: S.CapBody,
+        response: { 204: NoContent, ...MY_KEY_ERRORS },
+      },
+    },
+    async (req, reply) => {
+      const user = requireUser(req);
+      await keys.setSpendCap(ctx, user, { userId: user.userId }, req.params.k, req.body.monthly_spend_cap);
+      return reply.code(204).send(null);
     },
   );
 

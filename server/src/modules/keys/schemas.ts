@@ -1,6 +1,6 @@
 // Shapes of the key holder's routes, the owner's revoke and the JWKS: validation, types and OpenAPI in one.
 import { Type } from 'typebox';
-import { IdParam, Instant, MaybeInstant, Money, Nullable } from '../../lib/http.js';
+import { IdParam, Instant, MaybeInstant, Money, Nullable, SpendCap } from '../../lib/http.js';
 import { DEFAULT_GRACE_SECONDS, MAX_GRACE_SECONDS } from './roll.js';
 
 export const IssuedKeyParams = Type.Object({ p: IdParam, k: IdParam });
@@ -53,6 +53,10 @@ export const MyKey = Type.Object({
   rolled_to: Nullable(Type.Integer({ description: 'the key that replaced this one (it works until expires_at)' })),
   requests_this_month: Type.Integer({ description: 'billed requests of this key this UTC month (as flushed)' }),
   cost_this_month: Money,
+  monthly_spend_cap: Nullable(Money),
+  self_spend_cap: Nullable(Money),
+  cap_used: Nullable(Money),
+  last_used_at: MaybeInstant,
   monthly_quota: Nullable(Type.Integer()),
   quota_used: Nullable(Type.Integer({ description: 'this month, over the whole lineage (rolling never resets it)' })),
   renewable: Type.Boolean({ description: 'the key ends and may be renewed (a request to its managers)' }),
@@ -67,6 +71,10 @@ export const MyKey = Type.Object({
   ),
 });
 export const MyKeyList = Type.Array(MyKey);
+
+export const CapBody = Type.Object({
+  monthly_spend_cap: Nullable(SpendCap),
+});
 
 export const RollBody = Type.Union([
   Type.Object({

@@ -3,13 +3,13 @@
 
 import type { Selectable } from 'kysely';
 import type { KeyActor } from '../../auth/key-auth.js';
-import type { Access } from '../../auth/permissions.js';
+import type { Access, Actor } from '../../auth/permissions.js';
 import type { Ctx, Q } from '../../context.js';
 import type { ApiKeysTable } from '../../db/schema.js';
 import { AppError, notFound } from '../../errors.js';
 import { DAY_MS, toIso } from '../../lib/clock.js';
 import { parseJson } from '../../lib/json.js';
-import { formatMoney } from '../../lib/money.js';
+import { formatMoney, parseCap } from '../../lib/money.js';
 import { audit } from '../audit/service.js';
 import { managersOf, notify, quoted } from '../notifications/service.js';
 import { fieldsOf } from '../templates/service.js';
@@ -18,6 +18,8 @@ import { monthOf } from '../usage/flush.js';
 import type { Period } from '../usage/period.js';
 import { monthCounts } from '../usage/quota.js';
 import { keySeries } from '../usage/stats.js';
+import { emitWebhook } from '../webhooks/events.js';
+import { effectiveCap } from './authenticator.js';
 import { revokeKeysWhere, SYSTEM_REVOCATION_REASONS } from './revoke.js';
 import { rollKey, rollPlan } from './roll.js';
 import { signKey } from './tokens.js';
@@ -66,6 +68,14 @@ async function revoke(ctx: Ctx, actor: UserActor, key: KeyRow, by: 'manager' | '
         params: { template: key.template_name, project, holder: holder.name, email: holder.email, reason: given },
       });
     }
+    await emitWebhook(trx, ctx, key.project_id, 'key.revoked', {
+      key_id: key.id,
+      template_id: key.template_id,
+      template: key.template_name,
+      user_id: key.user_id,
+      by,
+      reason: given,
+    });
     await audit(trx, ctx, key.project_id, actor, {
       action: 'key.revoked',
       object_type: 'api_key',
@@ -169,6 +179,50 @@ export async function rollIssuedKey(ctx: Ctx, access: Access, keyId: number, gra
   return answer;
 }
 
+/**
+ * A manager's cap replaces the template's for one key; the holder's own cap may only lower what
+ * applies. Caps are kept across rolls (the successor copies them) and count the whole lineage.
+ */
+export async function setSpendCap(
+  ctx: Ctx,
+  actor: Actor,
+  where: { projectId: number } | { userId: number },
+  keyId: number,
+  text: string | null,
+) {
+  const by = 'projectId' in where ? 'manager' : 'holder';
+  const micros = text === null ? null : parseCap(text, ctx.config.currency);
+  await ctx.k.transaction().execute(async (trx) => {
+    const key = await findKey(trx, where, keyId);
+    if (key.revoked_at !== null) throw new AppError('KEY_REVOKED', 'This key was revoked');
+    if (by === 'holder') {
+      const set = key.manager_spend_cap_micros ?? key.template_spend_cap_micros;
+      if (micros !== null && set !== null && micros > set)
+        throw new AppError(
+          'VALIDATION_FAILED',
+          `monthly_spend_cap may only lower the cap the project set (${formatMoney(set)} ${ctx.config.currency})`,
+          { field: 'monthly_spend_cap' },
+        );
+    }
+    await trx
+      .updateTable('api_keys')
+      .set({
+        ...(by === 'manager' ? { manager_spend_cap_micros: micros } : { self_spend_cap_micros: micros }),
+        updated_at: ctx.clock.now(),
+      })
+      .where('id', '=', key.id)
+      .execute();
+    await audit(trx, ctx, key.project_id, actor, {
+      action: 'key.spend_cap_set',
+      object_type: 'api_key',
+      object_id: key.id,
+      details: { by, monthly_spend_cap: micros === null ? null : formatMoney(micros) },
+    });
+  });
+  // every instance's key directory learns the new cap
+  await ctx.events.publish({ type: 'key', keyId });
+}
+
 const EXPIRING_MS = 7 * DAY_MS;
 
 export type MyKeyStatus = 'active' | 'expiring' | 'expired' | 'revoked';
@@ -200,6 +254,10 @@ export async function myKeys(ctx: Ctx, userId: number, onlyId?: number) {
       'k.rolled_to',
       'k.lineage_id',
       'k.monthly_quota',
+      'k.template_spend_cap_micros',
+      'k.manager_spend_cap_micros',
+      'k.self_spend_cap_micros',
+      'k.last_used_at',
       'p.name as project_name',
       't.description',
       't.lifetime_days',
@@ -233,6 +291,7 @@ export async function myKeys(ctx: Ctx, userId: number, onlyId?: number) {
     const status = keyStatus(r, now);
     const active = status === 'active' || status === 'expiring';
     const used = usage.get(r.id);
+    const cap = effectiveCap(r);
     return {
       id: r.id,
       project: { id: r.project_id, name: r.project_name },
@@ -257,8 +316,13 @@ export async function myKeys(ctx: Ctx, userId: number, onlyId?: number) {
       rolled_to: r.rolled_to,
       requests_this_month: used?.requests ?? 0,
       cost_this_month: formatMoney(used?.cost ?? 0n),
+      monthly_spend_cap: cap === null ? null : formatMoney(cap),
+      self_spend_cap: r.self_spend_cap_micros === null ? null : formatMoney(r.self_spend_cap_micros),
+      // this month's cost over the whole lineage, what the cap counts
+      cap_used: cap === null ? null : formatMoney(quotaUsed.get(r.lineage_id ?? r.id)?.cost ?? 0),
+      last_used_at: toIso(r.last_used_at),
       monthly_quota: r.monthly_quota,
-      quota_used: r.monthly_quota === null ? null : (quotaUsed.get(r.lineage_id ?? r.id) ?? 0),
+      quota_used: r.monthly_quota === null ? null : (quotaUsed.get(r.lineage_id ?? r.id)?.requests ?? 0),
       // renewal makes sense for a key that ends, before it is replaced or revoked
       renewable: r.expires_at !== null && r.rolled_to === null && r.revoked_at === null && r.lifetime_days !== null,
       renewal_request_id: renewals.find((x) => x.renews_key_id === r.id)?.id ?? null,

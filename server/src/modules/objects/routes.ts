@@ -4,14 +4,16 @@
 // where the Python client, sending no layer, posts its packages. The raw transfers themselves live
 // at /api/objects/:sha256?project=&layer=&exp=&sig= and need no Authorization header: the
 // signature is the credential (lib/signed-url.ts). Raw PUT takes any Content-Type, up to
-// KEYPORT_MAX_OBJECT_BYTES.
+// KEYPORT_MAX_OBJECT_BYTES; both directions stream, so an object is never held whole in memory.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { authorize } from '../../auth/plugin.js';
+import { Readable } from 'node:stream';
 import { AppError } from '../../errors.js';
 import { errors, PROJECT_ERRORS } from '../../lib/http.js';
 import { objectUrl, verifyObjectSignature } from '../../lib/signed-url.js';
 import { resolveLayer } from '../layers/service.js';
 import * as S from './schemas.js';
+import { sendObject } from './download.js';
 import * as objects from './service.js';
 
 export const objectRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -57,14 +59,14 @@ function pathHash(raw: string): string {
   return sha256;
 }
 
-/** Its own encapsulated context: no JSON parsing here, every Content-Type arrives as raw bytes. */
+/** Its own encapsulated context: no body parsing here, every Content-Type arrives as the raw stream. */
 const rawTransfers: FastifyPluginAsyncTypebox = async (app) => {
   const { ctx } = app;
   const limit = ctx.config.maxObjectBytes;
   const tags = ['data plane'];
   const security: Record<string, string[]>[] = []; // the signed query is the credential
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: limit }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser('*', (_req, payload, done) => done(null, payload));
 
   app.get(
     '/objects/:sha256',
@@ -74,53 +76,60 @@ const rawTransfers: FastifyPluginAsyncTypebox = async (app) => {
         security,
         summary: 'Raw download (signed URL from …/packages/:id/files)',
         description:
-          'A byte stream, not JSON: 200 with the whole object as application/octet-stream (no ranges), ' +
-          'cacheable privately for 5 minutes, ETag = the sha256. Needs no Authorization header; a bad, ' +
-          'expired or foreign signature answers 403, an object the signed layer does not hold 404.',
+          'A byte stream, not JSON: 200 with the object as application/octet-stream, or 206 with one ' +
+          'range (`Range: bytes=a-b`, `bytes=a-`, `bytes=-n`; If-Range honoured; 416 beyond the end). ' +
+          'Accept-Ranges, Content-Length and ETag (the sha256) on every answer; If-None-Match answers 304. ' +
+          'Cacheable privately for 5 minutes. Needs no Authorization header; a bad, expired or foreign ' +
+          'signature answers 403, an object the signed layer does not hold 404.',
         params: S.RawParams,
         querystring: S.SignedQuery,
-        response: { 200: S.RawBytes, ...errors(400, 403, 404, 503) },
+        response: { 200: S.RawBytes, 206: S.RawBytes, ...errors(400, 403, 404, 503) },
       },
     },
     async (req, reply) => {
       const sha256 = pathHash(req.params.sha256);
       const scope = verifyObjectSignature(ctx, 'GET', sha256, req.query);
-      const data = await objects.loadObject(ctx, scope, sha256);
-      return reply
-        .header('cache-control', 'private, max-age=300')
-        .header('etag', `"${sha256}"`)
-        .type('application/octet-stream')
-        .send(data);
+      const found = await objects.findObject(ctx, scope, sha256);
+      return sendObject(ctx, req, reply, sha256, found);
     },
   );
 
   app.put(
     '/objects/:sha256',
     {
-      bodyLimit: limit,
       schema: {
         tags,
         security,
         summary: 'Raw upload of the bytes (signed URL from PUT …/objects/:sha256)',
         description:
-          'The body is the raw bytes with any Content-Type, up to KEYPORT_MAX_OBJECT_BYTES (413 beyond); ' +
-          'they must hash to the sha256 in the path (400 HASH_MISMATCH). Needs no Authorization header: ' +
-          'a bad or expired signature answers 403 before the body is read.',
+          'The body is the raw bytes with any Content-Type, streamed into the object store, up to ' +
+          'KEYPORT_MAX_OBJECT_BYTES (413 beyond); they must hash to the sha256 in the path (400 ' +
+          'HASH_MISMATCH, nothing stored). Needs no Authorization header: a bad or expired signature ' +
+          'answers 403 before the body is read.',
         params: S.RawParams,
         querystring: S.SignedQuery,
         response: { 200: S.Stored, ...errors(400, 403, 404, 413, 503) },
       },
-      // Refuse before the body is read: unsigned uploads cost nothing.
-      onRequest: async (req) => {
+      // Refuse before the body is read: unsigned or announced-too-large uploads cost nothing.
+      onRequest: async (req, reply) => {
         verifyObjectSignature(ctx, 'PUT', pathHash(req.params.sha256), req.query);
+        if (Number(req.headers['content-length'] ?? 0) > limit) {
+          reply.header('connection', 'close');
+          throw new AppError('PAYLOAD_TOO_LARGE', `Objects are limited to ${limit} bytes`);
+        }
       },
     },
-    async (req) => {
+    async (req, reply) => {
       const sha256 = pathHash(req.params.sha256);
       const scope = verifyObjectSignature(ctx, 'PUT', sha256, req.query);
-      const body: unknown = req.body;
-      const data = Buffer.isBuffer(body) ? body : Buffer.alloc(0);
-      return objects.storeObject(ctx, scope, sha256, data);
+      const body = req.body instanceof Readable ? req.body : Readable.from([]);
+      try {
+        return await objects.receiveObject(ctx, scope, sha256, body);
+      } catch (err) {
+        // the rest of a refused body is not worth reading: answer, then close the connection
+        if (!body.readableEnded) reply.header('connection', 'close');
+        throw err;
+      }
     },
   );
 };

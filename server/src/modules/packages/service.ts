@@ -9,7 +9,7 @@ import { toIso } from '../../lib/clock.js';
 import { parseJson } from '../../lib/json.js';
 import { objectUrl } from '../../lib/signed-url.js';
 import { canSeeLayer, type LayerRow } from '../layers/service.js';
-import { heldObjects } from '../objects/service.js';
+import { heldObjects, touchObjects } from '../objects/service.js';
 
 export interface FileInput {
   name: string;
@@ -143,18 +143,22 @@ export async function createPackage(ctx: Ctx, access: Access, nodeId: number, la
 
   const files = (input.files ?? []).map((f) => ({ ...f, content_hash: f.content_hash.toLowerCase() }));
   for (const f of files) checkFileName(f.name);
-  // Only objects this layer holds: the same refusal whether or not another layer has the bytes.
   const hashes = [...new Set(files.map((f) => f.content_hash))];
-  const sizes = await heldObjects(ctx, layer.id, hashes);
-  const missing = hashes.filter((h) => !sizes.has(h));
-  if (missing.length) {
-    throw new AppError(
-      'INVALID_REFERENCE',
-      `Object(s) ${missing.slice(0, 5).join(', ')} not uploaded to this data layer (PUT /api/projects/${projectId}/objects/<sha256>?data_layer_id=${layer.id} first)`,
-    );
-  }
+  let sizes = new Map<string, number>();
 
   const row = await ctx.k.transaction().execute(async (trx) => {
+    // Only objects this layer holds: the same refusal whether or not another layer has the bytes.
+    // Touched first, in this transaction: the object collector cannot remove one between this
+    // check and the reference (it waits for the row, then sees it touched).
+    await touchObjects(trx, hashes, ctx.clock.now());
+    sizes = await heldObjects(trx, layer.id, hashes);
+    const missing = hashes.filter((h) => !sizes.has(h));
+    if (missing.length) {
+      throw new AppError(
+        'INVALID_REFERENCE',
+        `Object(s) ${missing.slice(0, 5).join(', ')} not uploaded to this data layer (PUT /api/projects/${projectId}/objects/<sha256>?data_layer_id=${layer.id} first)`,
+      );
+    }
     const values = {
       project_id: projectId,
       node_id: nodeId,

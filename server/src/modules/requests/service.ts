@@ -15,6 +15,7 @@ import { managersOf, notify, quoted } from '../notifications/service.js';
 import { fieldsOf } from '../templates/service.js';
 import { monthOf } from '../usage/flush.js';
 import { monthCounts } from '../usage/quota.js';
+import { emitWebhook } from '../webhooks/events.js';
 
 type UserActor = { kind: 'user'; userId: number; sessionId: number };
 export type RequestStatus = KeyRequestsTable['status'];
@@ -103,7 +104,8 @@ export async function listOffers(ctx: Ctx, projectId: number, userId: number) {
       key_id: state === 'received' ? (live?.id ?? null) : null,
       // billed requests of the held key this UTC month (as flushed, ≤ 1 s behind), when it has a quota
       // (the whole lineage: a rolled key's predecessors count too)
-      used_this_month: state === 'received' && live?.monthly_quota != null ? (used.get(lineageOf(live)) ?? 0) : null,
+      used_this_month:
+        state === 'received' && live?.monthly_quota != null ? (used.get(lineageOf(live))?.requests ?? 0) : null,
     };
   });
 }
@@ -211,6 +213,13 @@ async function fileRequest(ctx: Ctx, projectId: number, actor: UserActor, templa
       body: `${quoted(requester.name)} <${requester.email}> ${renews === null ? 'requests' : 'asks to renew'} the API key ${quoted(t.name)} of project ${quoted(project.name)}.`,
       link: `/projects/${projectId}/api-keys#requests`,
       params: { requester: requester.name, email: requester.email, template: t.name, project: project.name },
+    });
+    await emitWebhook(trx, ctx, projectId, 'key.requested', {
+      request_id: id,
+      template_id: templateId,
+      template: t.name,
+      user_id: actor.userId,
+      renews_key_id: renews,
     });
     await audit(trx, ctx, projectId, actor, {
       action: renews === null ? 'key.requested' : 'key.renewal_requested',
@@ -361,7 +370,19 @@ export async function approveRequest(ctx: Ctx, access: Access, requestId: number
           ? `Your request for the API key ${quoted(t.name)} of project ${quoted(project.name)} was approved. Copy the token from the project's About page.`
           : `Your renewal of the API key ${quoted(t.name)} of project ${quoted(project.name)} was approved: ${rewritten} imported secret(s) now hold the new key; the old key works until it expires.`,
       link: renewed === null ? `/projects/${projectId}/about#api-keys` : '/me/keys',
-      params: { template: t.name, project: project.name, renewed_key_id: renewed, rewritten },
+      params: {
+        template: t.name,
+        project: project.name,
+        ...(renewed === null ? {} : { renewed_key_id: renewed, rewritten }),
+      },
+    });
+    await emitWebhook(trx, ctx, projectId, 'key.approved', {
+      key_id: id,
+      request_id: r.id,
+      template_id: t.id,
+      template: t.name,
+      user_id: r.user_id,
+      renewed_key_id: renewed,
     });
     await audit(trx, ctx, projectId, access.actor, {
       action: 'key.approved',
@@ -427,6 +448,13 @@ export async function rejectRequest(ctx: Ctx, access: Access, requestId: number,
       body: `Your request for the API key ${quoted(t?.name ?? '')} was rejected.${why ? ` Reason: ${quoted(why)}` : ''} You may request it again.`,
       link: `/projects/${access.projectId}/about#api-keys`,
       params: { template: t?.name ?? '', project: project.name, reason: why },
+    });
+    await emitWebhook(trx, ctx, access.projectId, 'key.rejected', {
+      request_id: requestId,
+      template_id: r.template_id,
+      template: t?.name ?? '',
+      user_id: r.user_id,
+      reason: why,
     });
     await audit(trx, ctx, access.projectId, access.actor, {
       action: 'key.rejected',

@@ -1,6 +1,6 @@
 // Request and response shapes of API key templates and their info fields: validation, types and OpenAPI in one.
 import { Type } from 'typebox';
-import { IdParam, Instant, NAME_PATTERN, NameText, Nullable } from '../../lib/http.js';
+import { IdParam, Instant, Money, NAME_PATTERN, NameText, Nullable, SpendCap } from '../../lib/http.js';
 
 export const CreateTemplate = Type.Object({
   name: NameText(100),
@@ -9,6 +9,7 @@ export const CreateTemplate = Type.Object({
   lifetime_days: Type.Optional(Nullable(Type.Integer({ minimum: 1, maximum: 3650 }))),
   /** billed requests per key per UTC month; null = unlimited */
   monthly_quota: Type.Optional(Nullable(Type.Integer({ minimum: 1, maximum: 1_000_000_000_000 }))),
+  monthly_spend_cap: Type.Optional(Nullable(SpendCap)),
 });
 export const PatchTemplate = Type.Partial(CreateTemplate);
 const FieldName = Type.String({ minLength: 1, maxLength: 64, pattern: NAME_PATTERN });
@@ -40,6 +41,7 @@ export const Template = Type.Object({
   currency: Type.String(),
   lifetime_days: Nullable(Type.Integer({ description: 'null: keys do not expire' })),
   monthly_quota: Nullable(Type.Integer({ description: 'billed requests per key per UTC month; null: unlimited' })),
+  monthly_spend_cap: Nullable(Money),
   issued_keys: Type.Integer({ description: 'unrevoked keys issued from the template' }),
   fields: Type.Array(Field),
   created_at: Instant,

@@ -4,7 +4,7 @@ import { parsePermissions } from '../../auth/permissions.js';
 import type { Ctx, Q } from '../../context.js';
 import { AppError, notFound } from '../../errors.js';
 import { toIso } from '../../lib/clock.js';
-import { formatMoney } from '../../lib/money.js';
+import { formatMoney, parseCap } from '../../lib/money.js';
 import { audit } from '../audit/service.js';
 import { revokeKeysWhere, SYSTEM_REVOCATION_REASONS } from '../keys/revoke.js';
 
@@ -14,6 +14,7 @@ export interface TemplateInput {
   role_id?: number | undefined;
   lifetime_days?: number | null | undefined;
   monthly_quota?: number | null | undefined;
+  monthly_spend_cap?: string | null | undefined;
 }
 
 export interface FieldInput {
@@ -61,6 +62,7 @@ export async function listTemplates(ctx: Ctx, projectId: number, onlyId?: number
       't.role_id',
       't.lifetime_days',
       't.monthly_quota',
+      't.monthly_spend_cap_micros',
       't.created_at',
       't.updated_at',
       'r.name as role_name',
@@ -92,6 +94,7 @@ export async function listTemplates(ctx: Ctx, projectId: number, onlyId?: number
     currency: ctx.config.currency,
     lifetime_days: t.lifetime_days,
     monthly_quota: t.monthly_quota,
+    monthly_spend_cap: t.monthly_spend_cap_micros === null ? null : formatMoney(t.monthly_spend_cap_micros),
     issued_keys: Number(t.issued_keys ?? 0),
     fields: fields.get(t.id) ?? [],
     created_at: toIso(t.created_at),
@@ -151,6 +154,12 @@ async function assertNameFree(q: Q, projectId: number, name: string, exceptId?: 
   if (clash) throw new AppError('NAME_TAKEN', `A template named "${clash.name}" exists in this project`);
 }
 
+/** undefined: not given; null: no cap. */
+function capOf(ctx: Ctx, text: string | null | undefined): number | null | undefined {
+  if (text === undefined || text === null) return text;
+  return parseCap(text, ctx.config.currency);
+}
+
 export async function createTemplate(
   ctx: Ctx,
   access: Access,
@@ -170,6 +179,7 @@ export async function createTemplate(
         role_id: input.role_id,
         lifetime_days: input.lifetime_days ?? null,
         monthly_quota: input.monthly_quota ?? null,
+        monthly_spend_cap_micros: capOf(ctx, input.monthly_spend_cap) ?? null,
         created_at: now,
         updated_at: now,
       })
@@ -195,6 +205,7 @@ export async function updateTemplate(ctx: Ctx, access: Access, templateId: numbe
       role_id?: number;
       lifetime_days?: number | null;
       monthly_quota?: number | null;
+      monthly_spend_cap_micros?: number | null;
       updated_at: number;
     } = {
       updated_at: ctx.clock.now(),
@@ -206,12 +217,14 @@ export async function updateTemplate(ctx: Ctx, access: Access, templateId: numbe
     if (input.description !== undefined) set.description = input.description;
     if (input.lifetime_days !== undefined) set.lifetime_days = input.lifetime_days;
     // Live keys follow their template's role and quota (they act with the template as it is now).
-    const follow: { role_id?: number; monthly_quota?: number | null } = {};
+    const follow: { role_id?: number; monthly_quota?: number | null; template_spend_cap_micros?: number | null } = {};
     if (input.role_id !== undefined) {
       await checkRole(trx, access.projectId, input.role_id);
       set.role_id = follow.role_id = input.role_id;
     }
     if (input.monthly_quota !== undefined) set.monthly_quota = follow.monthly_quota = input.monthly_quota;
+    const cap = capOf(ctx, input.monthly_spend_cap);
+    if (cap !== undefined) set.monthly_spend_cap_micros = follow.template_spend_cap_micros = cap;
     let moved: number[] = [];
     if (Object.keys(follow).length) {
       const live = await trx

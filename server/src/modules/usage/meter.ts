@@ -24,10 +24,10 @@ import { applyBatch, pruneBatches } from './flush.js';
 import { type BucketDelta, Journal, JournalWriteError, journalLine, readSegment } from './journal.js';
 import type { QuotaTracker } from './quota.js';
 
-/** Billing rule (docs/metering.md): a key-authenticated request is billed unless it failed on our
- * side (5xx), was refused by authentication (401) or was throttled (429). */
+/** Billing rule (docs/metering.md): a key-authenticated request is billed when it succeeded (2xx)
+ * or redirected (3xx); refusals, client errors and our failures are counted by outcome, not billed. */
 export function isBilled(status: number): boolean {
-  return status < 500 && status !== 401 && status !== 429;
+  return status >= 200 && status < 400;
 }
 
 class Bucket implements BucketDelta {

@@ -5,13 +5,18 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { AppError } from '../../errors.js';
+import { formatMoney } from '../../lib/money.js';
+import { UsageAlerts } from './alerts.js';
 import { isBilled, UsageMeter } from './meter.js';
-import { QuotaTracker } from './quota.js';
+import { OutcomeCounter, outcomeOf } from './outcomes.js';
+import { CAP_REACHED, NO_QUOTA, QuotaTracker } from './quota.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
     usage: UsageMeter;
     quota: QuotaTracker;
+    outcomes: OutcomeCounter;
+    alerts: UsageAlerts;
   }
   interface FastifyRequest {
     /** a monthly-quota reservation is held for this request (released unless it is billed) */
@@ -26,6 +31,9 @@ const meteringUnavailable = () =>
     'UNAVAILABLE',
     'Usage metering cannot record requests right now (its journal is not writable); retry shortly',
   );
+
+/** The operation a key request called: method and route template (ids never enter the statistics). */
+const operationOf = (req: FastifyRequest): string => `${req.method} ${req.routeOptions.url ?? '(no route)'}`;
 
 /** Seconds until the next UTC month, when a used-up quota starts again. */
 function secondsToNextMonth(now: number): number {
@@ -42,7 +50,12 @@ export const usagePlugin = fp(
       dataDir: ctx.config.dataDir,
       quota,
     });
+    const outcomes = new OutcomeCounter(ctx);
+    const alerts = new UsageAlerts(ctx);
+    quota.onThreshold = (keyId, lineageId, month, t) => alerts.report(keyId, lineageId, month, t);
     app.decorate('usage', meter);
+    app.decorate('outcomes', outcomes);
+    app.decorate('alerts', alerts);
     app.decorate('quota', quota);
     app.decorateRequest('quotaHeld', false);
     registerMetrics(app, meter);
@@ -57,24 +70,35 @@ export const usagePlugin = fp(
         reply.header('retry-after', JOURNAL_RETRY_S);
         return done(meteringUnavailable());
       }
-      const q = app.keyAuth.monthlyQuota(a.keyId);
-      if (q === null) return done();
-      const { limit } = q;
+      const limits = app.keyAuth.monthlyLimits(a.keyId);
+      if (limits === null) return done();
+      const { quota: limit } = limits;
       const admitted = (left: number) => {
-        reply.header('x-quota-limit', String(limit));
-        reply.header('x-quota-remaining', String(Math.max(0, left)));
+        if (limit !== null) {
+          reply.header('x-quota-limit', String(limit));
+          reply.header('x-quota-remaining', String(Math.max(0, left === NO_QUOTA ? limit : left)));
+        }
         if (left >= 0) {
           req.quotaHeld = true;
           return done();
         }
         reply.header('retry-after', String(secondsToNextMonth(clock.now())));
+        if (left === CAP_REACHED) {
+          req.keyRefusal = '429_cap';
+          return done(
+            new AppError('SPEND_CAP_REACHED', 'This API key has reached its monthly spend cap', {
+              monthly_spend_cap: formatMoney(limits.capMicros ?? 0),
+            }),
+          );
+        }
+        req.keyRefusal = '429_quota';
         done(
           new AppError('QUOTA_EXCEEDED', `This API key has used its monthly quota of ${limit} requests`, {
             monthly_quota: limit,
           }),
         );
       };
-      const r = quota.admit(a.keyId, q.lineageId, limit);
+      const r = quota.admit(a.keyId, limits, a.priceMicros);
       if (typeof r === 'number') return admitted(r);
       r.then(admitted, () => {
         reply.header('retry-after', '1');
@@ -92,8 +116,15 @@ export const usagePlugin = fp(
           done(null, payload);
           return;
         }
+        outcomes.record(
+          a.keyId,
+          a.projectId,
+          clock.now(),
+          outcomeOf(reply.statusCode, req.keyRefusal),
+          operationOf(req),
+        );
         if (!isBilled(reply.statusCode)) {
-          if (req.quotaHeld) quota.release(a.keyId);
+          if (req.quotaHeld) quota.release(a.keyId, a.priceMicros);
           meter.stats.unbilled += 1;
           done(null, payload);
           return;
@@ -104,6 +135,11 @@ export const usagePlugin = fp(
     );
 
     meter.start();
+    outcomes.start();
+    app.addHook('onClose', async () => {
+      await outcomes.stop();
+      await alerts.drain();
+    });
     // onClose runs after the HTTP server stopped taking requests and finished the ones in flight.
     app.addHook('onClose', async () => meter.close());
   },
@@ -115,7 +151,7 @@ function registerMetrics(app: FastifyInstance, meter: UsageMeter): void {
   const { stats } = meter;
   new Counter({
     name: 'keyport_key_requests_total',
-    help: 'Requests carrying an API key, by outcome: billed, unbilled (5xx/429 after authentication), rejected (401 by authentication)',
+    help: 'Requests carrying an API key, by outcome: billed (2xx/3xx), unbilled (4xx/5xx after authentication), rejected (401 by authentication)',
     labelNames: ['outcome'],
     registers,
     collect() {

@@ -13,6 +13,7 @@
 // One instance is exact. With several instances each sees the others' requests at the next
 // refresh, so a key may exceed its quota by what other instances served in the last REFRESH_MS.
 import type { Kysely } from 'kysely';
+import type { MonthlyLimits } from '../../auth/key-auth.js';
 import type { Database } from '../../db/schema.js';
 import type { Clock } from '../../lib/clock.js';
 import { HOUR_MS } from '../../lib/clock.js';
@@ -23,38 +24,63 @@ import type { BucketDelta } from './journal.js';
 interface Entry {
   month: number;
   db: number;
+  /** micro-units, as `db` */
+  dbCost: number;
   pending: number;
+  pendingCost: number;
+  /** thresholds already reported by this instance this month (ALERT_* bits) */
+  alerted: number;
   loading: Promise<void> | null;
   usedAt: number;
 }
 
 export const REFRESH_MS = 10_000;
+/** admit() answers: the month's quota is used up / the request would take the cost above the cap */
+export const QUOTA_EXCEEDED = -1;
+export const CAP_REACHED = -2;
+/** admit() answer when the key has no quota (only a cap) */
+export const NO_QUOTA = Number.MAX_SAFE_INTEGER;
+
+export type Threshold = { metric: 'quota' | 'cap'; percent: 80 | 100 };
+const QUOTA_ALERTS = 1 | 2;
+const CAP_ALERTS = 4 | 8;
+const ALERTS: readonly (Threshold & { bit: number })[] = [
+  { metric: 'quota', percent: 80, bit: 1 },
+  { metric: 'quota', percent: 100, bit: 2 },
+  { metric: 'cap', percent: 80, bit: 4 },
+  { metric: 'cap', percent: 100, bit: 8 },
+];
+/** Told once per instance, lineage, month and threshold; the alerts module makes it once overall. */
+export type ThresholdListener = (keyId: number, lineageId: number, month: number, t: Threshold) => void;
 /** Entries kept; idle ones (nothing pending) are dropped first. */
 const MAX_ENTRIES = 100_000;
 const CHUNK = 500;
 
 /**
- * Billed requests of each lineage (named by its first key's id) in the UTC month starting at
- * `month`, summed over every key of the lineage; lineages without any are absent.
+ * Billed requests and cost of each lineage (named by its first key's id) in the UTC month starting
+ * at `month`, summed over every key of the lineage; lineages without any are absent.
  */
 export async function monthCounts(
   k: Kysely<Database>,
   lineageIds: number[],
   month: number,
-): Promise<Map<number, number>> {
-  const out = new Map<number, number>();
+): Promise<Map<number, { requests: number; cost: number }>> {
+  const out = new Map<number, { requests: number; cost: number }>();
   for (let i = 0; i < lineageIds.length; i += CHUNK) {
     const ids = lineageIds.slice(i, i + CHUNK);
     const rows = await usageDb(k)
       .selectFrom('usage_key_months as m')
       .innerJoin('api_keys as a', 'a.id', 'm.key_id')
-      .select(['a.id', 'a.lineage_id', 'm.requests'])
+      .select(['a.id', 'a.lineage_id', 'm.requests', 'm.cost_micros'])
       .where('m.month', '=', month)
       .where((eb) => eb.or([eb('a.id', 'in', ids), eb('a.lineage_id', 'in', ids)]))
       .execute();
     for (const r of rows) {
       const lineage = r.lineage_id ?? r.id;
-      out.set(lineage, (out.get(lineage) ?? 0) + Number(r.requests));
+      const sum = out.get(lineage) ?? { requests: 0, cost: 0 };
+      sum.requests += Number(r.requests);
+      sum.cost += Number(r.cost_micros);
+      out.set(lineage, sum);
     }
   }
   return out;
@@ -67,6 +93,9 @@ export class QuotaTracker {
   private readonly lineageOf = new Map<number, number>();
   private lastRefresh = 0;
 
+  /** set by the alerts module */
+  onThreshold: ThresholdListener | null = null;
+
   constructor(
     private readonly k: Kysely<Database>,
     private readonly clock: Clock,
@@ -77,22 +106,33 @@ export class QuotaTracker {
   }
 
   /**
-   * Reserves one request of `keyId` against its lineage's `quota`: the requests left after this
-   * one when admitted (call release() if the answer is not billed), -1 when the month's quota is
-   * used up. A promise on the lineage's first request of a month (its count is read from the
-   * database).
+   * Reserves one request of `keyId`, at `price` micro-units, against its lineage's monthly quota
+   * and spend cap: the quota's requests left after this one when admitted (NO_QUOTA without one;
+   * call release() if the answer is not billed), QUOTA_EXCEEDED or CAP_REACHED when refused. A
+   * promise on the lineage's first request of a month (its counts are read from the database).
    */
-  admit(keyId: number, lineageId: number, quota: number): number | Promise<number> {
+  admit(keyId: number, limits: MonthlyLimits, price: number): number | Promise<number> {
+    const { lineageId } = limits;
     const now = this.clock.now();
     const month = monthOf(now);
     if (this.lineageOf.get(keyId) !== lineageId) this.lineageOf.set(keyId, lineageId);
     let e = this.entries.get(lineageId);
     if (e === undefined || e.month !== month) {
       if (this.entries.size >= MAX_ENTRIES) this.prune(now);
-      const fresh: Entry = { month, db: 0, pending: 0, loading: null, usedAt: now };
+      const fresh: Entry = {
+        month,
+        db: 0,
+        dbCost: 0,
+        pending: 0,
+        pendingCost: 0,
+        alerted: 0,
+        loading: null,
+        usedAt: now,
+      };
       fresh.loading = monthCounts(this.k, [lineageId], month).then(
         (counts) => {
-          fresh.db = counts.get(lineageId) ?? 0;
+          fresh.db = counts.get(lineageId)?.requests ?? 0;
+          fresh.dbCost = counts.get(lineageId)?.cost ?? 0;
           fresh.loading = null;
         },
         (err) => {
@@ -106,21 +146,54 @@ export class QuotaTracker {
     }
     const entry = e;
     entry.usedAt = now;
-    if (entry.loading) return entry.loading.then(() => this.reserve(entry, quota));
-    return this.reserve(entry, quota);
+    if (entry.loading) return entry.loading.then(() => this.reserve(keyId, entry, limits, price));
+    return this.reserve(keyId, entry, limits, price);
   }
 
-  private reserve(e: Entry, quota: number): number {
+  private reserve(keyId: number, e: Entry, limits: MonthlyLimits, price: number): number {
+    const { quota, capMicros } = limits;
     const used = e.db + e.pending;
-    if (used >= quota) return -1;
-    e.pending += 1;
-    return quota - used - 1;
+    let answer: number;
+    if (quota !== null && used >= quota) answer = QUOTA_EXCEEDED;
+    else if (capMicros !== null && e.dbCost + e.pendingCost + price > capMicros) answer = CAP_REACHED;
+    else {
+      e.pending += 1;
+      e.pendingCost += price;
+      answer = quota === null ? NO_QUOTA : quota - used - 1;
+    }
+    const applicable = (quota !== null ? QUOTA_ALERTS : 0) | (capMicros !== null ? CAP_ALERTS : 0);
+    if (this.onThreshold !== null && (e.alerted & applicable) !== applicable)
+      this.checkThresholds(keyId, e, limits, answer);
+    return answer;
   }
 
-  /** An admitted request was not billed (5xx, 429, 401): give its reservation back. */
-  release(keyId: number): void {
+  /** 80 %: the used share reached it; 100 %: the quota is used up, or the cap refused a request. */
+  private checkThresholds(keyId: number, e: Entry, limits: MonthlyLimits, answer: number): void {
+    const requests = e.db + e.pending;
+    const cost = e.dbCost + e.pendingCost;
+    for (const a of ALERTS) {
+      if ((e.alerted & a.bit) !== 0) continue;
+      const limit = a.metric === 'quota' ? limits.quota : limits.capMicros;
+      if (limit === null) continue;
+      const reached =
+        a.percent === 80
+          ? (a.metric === 'quota' ? requests : cost) * 5 >= limit * 4
+          : a.metric === 'quota'
+            ? requests >= limit
+            : answer === CAP_REACHED || cost >= limit;
+      if (!reached) continue;
+      e.alerted |= a.bit;
+      this.onThreshold?.(keyId, limits.lineageId, e.month, a);
+    }
+  }
+
+  /** An admitted request was not billed (not 2xx/3xx): give its reservation back. */
+  release(keyId: number, price: number): void {
     const e = this.entries.get(this.lineageOf.get(keyId) ?? keyId);
-    if (e !== undefined && e.pending > 0) e.pending -= 1;
+    if (e !== undefined && e.pending > 0) {
+      e.pending -= 1;
+      e.pendingCost = Math.max(0, e.pendingCost - price);
+    }
   }
 
   /** A batch of this instance committed: its counts move from pending to db. */
@@ -130,7 +203,9 @@ export class QuotaTracker {
       const e = this.entries.get(this.lineageOf.get(d.keyId) ?? d.keyId);
       if (e === undefined || e.loading || monthOf(d.hour * HOUR_MS) !== e.month) continue;
       e.pending = Math.max(0, e.pending - d.count);
+      e.pendingCost = Math.max(0, e.pendingCost - d.count * d.price);
       e.db += d.count;
+      e.dbCost += d.count * d.price;
     }
   }
 
@@ -151,7 +226,10 @@ export class QuotaTracker {
     const counts = await monthCounts(this.k, ids, month);
     for (const id of ids) {
       const e = this.entries.get(id);
-      if (e && e.month === month && !e.loading) e.db = counts.get(id) ?? 0;
+      if (e && e.month === month && !e.loading) {
+        e.db = counts.get(id)?.requests ?? 0;
+        e.dbCost = counts.get(id)?.cost ?? 0;
+      }
     }
   }
 

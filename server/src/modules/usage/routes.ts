@@ -1,7 +1,9 @@
-// Issued keys and usage statistics (F7): project_manage only. Revocation (DELETE) lives in modules/keys.
+// Issued keys and usage statistics (F7) and their CSV exports (F19): project_manage only.
+// Revocation (DELETE) lives in modules/keys.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { authorize } from '../../auth/plugin.js';
 import { PROJECT_ERRORS, ProjectParams } from '../../lib/http.js';
+import { CsvFile, exportName, exportPeriod, sendCsv, USAGE_EXPORTS } from './csv.js';
 import { parsePeriod } from './period.js';
 import * as S from './schemas.js';
 import { keySeries, listIssuedKeys, projectSeries, type SortField } from './stats.js';
@@ -79,4 +81,26 @@ export const usageRoutes: FastifyPluginAsyncTypebox = async (app) => {
       return projectSeries(ctx, p, parsePeriod(q, ctx.clock.now()), q.granularity);
     },
   );
+
+  // CSV exports (F19): every key, no paging; the same figures as the JSON routes above
+  for (const e of USAGE_EXPORTS) {
+    app.get(
+      e.path,
+      {
+        schema: {
+          tags,
+          summary: e.summary,
+          params: ProjectParams,
+          querystring: S.ExportQuery,
+          response: { 200: CsvFile, ...PROJECT_ERRORS },
+        },
+      },
+      async (req, reply) => {
+        const { p } = req.params;
+        await authorize(req, p, 'project_manage');
+        const period = exportPeriod(req.query, ctx.clock.now());
+        return sendCsv(reply, exportName(p, e.name, period), e.columns, e.rows(ctx, p, period));
+      },
+    );
+  }
 };

@@ -35,6 +35,9 @@ export const ListQuery = Type.Object({
   user_id: Type.Optional(IdParam),
 });
 
+/** The period of a CSV export (at most 400 days). */
+export const ExportQuery = Type.Object(PeriodQuery);
+
 const Granularity = Type.Union([Type.Literal('hour'), Type.Literal('day')]);
 export const SeriesQuery = Type.Object({
   ...PeriodQuery,
@@ -64,6 +67,11 @@ export const IssuedKey = Type.Object({
   status: IssuedKeyStatus,
   rolled_from: Nullable(Type.Integer({ description: 'the key this one replaced in a roll or renewal' })),
   rolled_to: Nullable(Type.Integer({ description: 'the key that replaced this one' })),
+  last_used_at: MaybeInstant,
+  refused: Type.Integer({
+    description: 'key requests not billed (403, 404, 429, other 4xx, 5xx) on the days of the period',
+  }),
+  monthly_spend_cap: Nullable(Money),
 });
 export const IssuedKeyList = Type.Object({
   total: Type.Integer(),

@@ -9,6 +9,7 @@ import { notFound } from '../../errors.js';
 import { DAY_MS, HOUR_MS, toIso } from '../../lib/clock.js';
 import { paging } from '../../lib/http.js';
 import { formatMoney } from '../../lib/money.js';
+import { effectiveCap } from '../keys/authenticator.js';
 import { decompose, hourRange, type Period, type Piece, seriesBuckets } from './period.js';
 import type { IssuedKeyList, IssuedKeyStatus, SeriesPoint } from './schemas.js';
 
@@ -128,6 +129,10 @@ interface KeyRow {
   expires_at: number | null;
   rolled_from: number | null;
   rolled_to: number | null;
+  last_used_at: number | null;
+  template_spend_cap_micros: number | null;
+  manager_spend_cap_micros: number | null;
+  self_spend_cap_micros: number | null;
   requests?: unknown;
   cost?: unknown;
 }
@@ -169,7 +174,8 @@ export async function listIssuedKeys(ctx: Ctx, projectId: number, q: ListQuery):
   const rows = (
     await sql<KeyRow>`
       SELECT k.id, k.template_id, ${templateName} AS template_name, k.user_id, u_.name AS user_name, u_.email AS user_email,
-             k.issued_at, k.revoked_at, k.expires_at, k.rolled_from, k.rolled_to${usageCols}
+             k.issued_at, k.revoked_at, k.expires_at, k.rolled_from, k.rolled_to,
+             k.last_used_at, k.template_spend_cap_micros, k.manager_spend_cap_micros, k.self_spend_cap_micros${usageCols}
       FROM api_keys k
       JOIN users u_ ON u_.id = k.user_id
       LEFT JOIN api_key_templates t ON t.id = k.template_id AND t.project_id = k.project_id${usageJoin}
@@ -190,6 +196,11 @@ export async function listIssuedKeys(ctx: Ctx, projectId: number, q: ListQuery):
     usageOf = (r) => m.get(Number(r.id)) ?? ZERO;
   }
   const totals = await projectTotals(ctx, projectId, period);
+  const refused = await refusedByKey(
+    ctx,
+    period,
+    rows.map((r) => Number(r.id)),
+  );
   const currency = ctx.config.currency;
   const now = ctx.clock.now();
   return {
@@ -221,9 +232,38 @@ export async function listIssuedKeys(ctx: Ctx, projectId: number, q: ListQuery):
         status,
         rolled_from: r.rolled_from === null ? null : Number(r.rolled_from),
         rolled_to: r.rolled_to === null ? null : Number(r.rolled_to),
+        last_used_at: toIso(r.last_used_at === null ? null : Number(r.last_used_at)),
+        refused: refused.get(Number(r.id)) ?? 0,
+        monthly_spend_cap: capText(r),
       };
     }),
   };
+}
+
+function capText(r: KeyRow): string | null {
+  const cap = effectiveCap({
+    template_spend_cap_micros: r.template_spend_cap_micros === null ? null : Number(r.template_spend_cap_micros),
+    manager_spend_cap_micros: r.manager_spend_cap_micros === null ? null : Number(r.manager_spend_cap_micros),
+    self_spend_cap_micros: r.self_spend_cap_micros === null ? null : Number(r.self_spend_cap_micros),
+  });
+  return cap === null ? null : formatMoney(cap);
+}
+
+/** Key requests not billed (refused or failed) per key, over the UTC days the period touches. */
+async function refusedByKey(ctx: Ctx, period: Period, keyIds: number[]): Promise<Map<number, number>> {
+  const out = new Map<number, number>();
+  if (!keyIds.length) return out;
+  const rows = await ctx.k
+    .selectFrom('usage_key_outcomes')
+    .select(['key_id', (eb) => eb.fn.sum<number>('requests').as('n')])
+    .where('key_id', 'in', keyIds)
+    .where('outcome', '!=', 'billed')
+    .where('day', '>=', period.from - (period.from % DAY_MS))
+    .where('day', '<', period.to)
+    .groupBy('key_id')
+    .execute();
+  for (const r of rows) out.set(r.key_id, Number(r.n));
+  return out;
 }
 
 // ---- series -------------------------------------------------------------------------------------

@@ -1,4 +1,6 @@
 // Date helpers for the usage period: local calendar days as YYYY-MM-DD.
+import type { Period } from '../api/index.js';
+
 export function ymd(d: Date): string {
   const p = (n: number) => String(n).padStart(2, '0');
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
@@ -24,9 +26,19 @@ export function daysOf(from: string, to: string): string[] {
 }
 
 /** The API's half-open period [from, to) for calendar days from..to inclusive, in the browser's zone. */
-export function periodRange(from: string, to: string): { from: string; to: string; tz?: string } {
+export function periodRange(from: string, to: string): Period {
   const end = new Date(`${to}T00:00:00`);
   end.setDate(end.getDate() + 1);
   const tz = Intl.DateTimeFormat().resolvedOptions().timeZone;
   return { from, to: ymd(end), ...(tz ? { tz } : {}) };
+}
+
+/** Requests per day for `days`, from a series whose `t` is the instant a day of the browser's zone begins. */
+export function perDay(days: string[], points: { t: string; requests: number }[]): number[] {
+  const byDay = new Map<string, number>(days.map((day) => [day, 0]));
+  for (const p of points) {
+    const day = ymd(new Date(p.t));
+    if (byDay.has(day)) byDay.set(day, (byDay.get(day) ?? 0) + p.requests);
+  }
+  return days.map((day) => byDay.get(day) ?? 0);
 }

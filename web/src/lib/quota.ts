@@ -41,3 +41,13 @@ export function formatCount(n: number, locale: string): string {
 export function formatQuota(n: number, t: T, locale: string): string {
   return t('quota.perMonth', { quota: formatCount(n, locale) }, n);
 }
+
+/** Share of a cap or quota used, 0–100 (for a progress bar). */
+export function percentOf(used: string | number | null, limit: string | number | null): number | null {
+  if (used === null || limit === null) return null;
+  const u = Number(used);
+  const l = Number(limit);
+  if (!Number.isFinite(u) || !Number.isFinite(l)) return null;
+  if (l <= 0) return u > 0 ? 100 : 0;
+  return Math.min(100, Math.max(0, (u / l) * 100));
+}
