@@ -10,7 +10,7 @@
 //   BENCH_DB=sqlite,postgres          databases (PostgreSQL only when reachable at BENCH_PG_URL,
 //                                     default postgres://postgres@127.0.0.1:5432/test; a fresh
 //                                     database is created and dropped)
-//   BENCH_ONLY=auth,cold,data,memory  a subset of the figures
+//   BENCH_ONLY=auth,cold,data,memory,objects  a subset of the figures (objects: objects.ts, 1 GiB per store)
 //   BENCH_BIG=0                       skip the search among 1,000,000 packages (≈10 s setup on SQLite,
 //                                     ≈40 s on PostgreSQL)
 //   BENCH_PROFILE=1                   write a --cpu-prof profile of each Keyport server to bench/results/
@@ -33,6 +33,7 @@ import {
 } from './lib/proc.js';
 import { type DbKind, type Fixture, pgReachable, prepare } from './lib/setup.js';
 import type { LoadSpec } from './load-worker.js';
+import { objectFigures } from './objects.js';
 
 const num = (name: string, def: number) => (process.env[name] ? Number(process.env[name]) : def);
 const REPS = num('BENCH_REPS', 5);
@@ -44,7 +45,7 @@ const COLD_RUNS = num('BENCH_COLD_RUNS', 3);
 const BIG = process.env.BENCH_BIG !== '0';
 const BIG_PACKAGES = num('BENCH_BIG_PACKAGES', 1_000_000);
 const PROFILE = process.env.BENCH_PROFILE === '1';
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'auth,cold,data,memory').split(',').map((s) => s.trim()));
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'auth,cold,data,memory,objects').split(',').map((s) => s.trim()));
 const OUT = process.env.BENCH_OUT ?? 'results/latest.md';
 const RESULTS_DIR = path.join(BENCH_DIR, 'results');
 
@@ -646,6 +647,7 @@ async function main() {
     say(`| jose.jwtVerify (EdDSA, the naive stack's) | ${(mem.joseVerifyUs as number).toFixed(1)} µs |`);
     say(`| warm authenticate (sha256 + LRU hit + checks) | ${(mem.warmAuthenticateUs as number).toFixed(2)} µs |`);
   }
+  if (ONLY.has('objects')) results.objects = await objectFigures(say);
   say('');
   say(
     `Finished ${new Date().toISOString()}; load average at the end: ${os

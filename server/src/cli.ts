@@ -9,9 +9,9 @@
 // Resumable: stop it at any time and run it again. Exit codes: 0 done, 1 failed, 2 bad usage or
 // configuration.
 import { type Config, ConfigError, loadConfig } from './config.js';
+import type { Logger } from './context.js';
 import { connectDatabase } from './db/connect.js';
 import { migrateToLatest } from './db/migrate.js';
-import type { Logger } from './context.js';
 import { systemClock } from './lib/clock.js';
 import { migrateObjects } from './modules/objects/migrate.js';
 

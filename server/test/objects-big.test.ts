@@ -9,16 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ObjectStoreName } from '../src/config.js';
 import { createPgSchema, dropPgSchema, freePort, PG_URL } from './helpers.js';
 import { type S3Fixture, STORES, startS3, storeEnv } from './objects-helpers.js';
-import {
-  getHashed,
-  MiB,
-  ownerOf,
-  Payload,
-  putPayload,
-  RssSampler,
-  rssOf,
-  startKeyport,
-} from './objects-transfer.js';
+import { getHashed, MiB, ownerOf, Payload, putPayload, RssSampler, rssOf, startKeyport } from './objects-transfer.js';
 
 const SIZE = Number(process.env.OBJECTS_BIG_MIB ?? 1024) * MiB;
 const ONLY = (process.env.OBJECTS_BIG_STORES ?? STORES.join(',')).split(',') as ObjectStoreName[];

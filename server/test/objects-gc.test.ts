@@ -66,9 +66,9 @@ const fileRef = (bytes: Buffer) => ({
 
 /** PUT objects: the link, or null when the layer holds it. */
 const holdAnswer = async (w: World, bytes: Buffer) =>
-  (await w.owner.put(`/api/projects/${w.P.projectId}/objects/${sha(bytes)}?data_layer_id=${w.main}`, undefined)).json() as
-    | string
-    | null;
+  (
+    await w.owner.put(`/api/projects/${w.P.projectId}/objects/${sha(bytes)}?data_layer_id=${w.main}`, undefined)
+  ).json() as string | null;
 
 async function upload(w: World, bytes: Buffer): Promise<void> {
   const link = await holdAnswer(w, bytes);
@@ -81,6 +81,24 @@ async function reference(w: World, bytes: Buffer): Promise<string> {
   expect(pkg.statusCode).toBe(200);
   const [f] = (await w.owner.get(`${base}/${pkg.json().id}/files`)).json();
   return f.content as string;
+}
+
+/** An object as installs before object stores kept it: inline in its row. */
+async function insertInline(w: World, bytes: Buffer): Promise<void> {
+  const h = sha(bytes);
+  const now = w.clock.now();
+  await w.t.app.ctx.k
+    .insertInto('objects')
+    .values({
+      sha256: h,
+      size: bytes.length,
+      data: bytes,
+      store: 'db',
+      store_key: `inline:${h}`,
+      created_at: now,
+      touched_at: now,
+    })
+    .execute();
 }
 
 async function rowOf(w: World, bytes: Buffer) {
@@ -142,7 +160,11 @@ describe.each(STORES)('object collector, %s store', (store: ObjectStoreName) => 
   it("a deleted project's objects go once the grace period has passed", async () => {
     const other = await makeProject(w.owner, 'Doomed');
     const bytes = randomBytes(700);
-    const o = { ...w, P: other, main: (await w.owner.get(`/api/projects/${other.projectId}/data_layers/last`)).json().id };
+    const o = {
+      ...w,
+      P: other,
+      main: (await w.owner.get(`/api/projects/${other.projectId}/data_layers/last`)).json().id,
+    };
     await upload(o, bytes);
     await reference(o, bytes);
     expect((await w.owner.del(`/api/projects/${other.projectId}`)).statusCode).toBeLessThan(300);
@@ -205,14 +227,12 @@ describe.each(['fs', 's3', 'db'] as const)('objects migrate --to %s', (to) => {
   beforeAll(async () => {
     // an install from before object stores: every object inline in its row
     w = await world('db');
-    const now = w.clock.now();
     for (const b of blobs) {
-      const h = sha(b);
+      await insertInline(w, b);
       await w.t.app.ctx.k
-        .insertInto('objects')
-        .values({ sha256: h, size: b.length, data: b, store: 'db', store_key: `inline:${h}`, created_at: now, touched_at: now })
+        .insertInto('layer_objects')
+        .values({ data_layer_id: w.main, sha256: sha(b), created_at: w.clock.now() })
         .execute();
-      await w.t.app.ctx.k.insertInto('layer_objects').values({ data_layer_id: w.main, sha256: h, created_at: now }).execute();
       urls.push(await reference(w, b));
     }
   });
@@ -272,12 +292,7 @@ describe('keyport-server objects migrate (the command)', () => {
     const w = await world('db');
     try {
       const b = randomBytes(5000);
-      const h = sha(b);
-      const now = w.clock.now();
-      await w.t.app.ctx.k
-        .insertInto('objects')
-        .values({ sha256: h, size: b.length, data: b, store: 'db', store_key: `inline:${h}`, created_at: now, touched_at: now })
-        .execute();
+      await insertInline(w, b);
       const env: Record<string, string> = { KEYPORT_DATA_DIR: w.t.dataDir };
       if (PG_URL) {
         const u = new URL(PG_URL);

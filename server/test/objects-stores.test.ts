@@ -66,7 +66,9 @@ describe.each(STORES)('%s store', (store: ObjectStoreName) => {
       return { keys: (await s3.keys()).filter((k) => k.startsWith(prefix)), staging: [] };
     }
     const rows = await t.app.ctx.k.selectFrom('object_chunks').select('key').distinct().execute();
-    const named = new Set((await t.app.ctx.k.selectFrom('objects').select('store_key').execute()).map((r) => r.store_key));
+    const named = new Set(
+      (await t.app.ctx.k.selectFrom('objects').select('store_key').execute()).map((r) => r.store_key),
+    );
     const keys = rows.map((r) => r.key).sort();
     return { keys: keys.filter((k) => named.has(k)), staging: keys.filter((k) => !named.has(k)) };
   }
@@ -105,7 +107,11 @@ describe.each(STORES)('%s store', (store: ObjectStoreName) => {
   it('streams an upload into the store under a fresh key, and the download back out', async () => {
     const before = await contents();
     bigUrl = await stored(big);
-    const row = await t.app.ctx.k.selectFrom('objects').selectAll().where('sha256', '=', sha(big)).executeTakeFirstOrThrow();
+    const row = await t.app.ctx.k
+      .selectFrom('objects')
+      .selectAll()
+      .where('sha256', '=', sha(big))
+      .executeTakeFirstOrThrow();
     expect(row).toMatchObject({ store, size: big.length });
     expect(row.store_key).toMatch(new RegExp(`^${sha(big)}\\.[0-9a-f]{16}$`));
     expect(Buffer.from(row.data as Uint8Array).length).toBe(0); // not in the row
@@ -114,7 +120,12 @@ describe.each(STORES)('%s store', (store: ObjectStoreName) => {
     expect(after.keys.some((k) => k.endsWith(row.store_key))).toBe(true);
     expect(after.staging).toEqual([]);
     if (store === 'fs') {
-      const file = path.join(t.app.ctx.config.objectDir, row.store_key.slice(0, 2), row.store_key.slice(2, 4), row.store_key);
+      const file = path.join(
+        t.app.ctx.config.objectDir,
+        row.store_key.slice(0, 2),
+        row.store_key.slice(2, 4),
+        row.store_key,
+      );
       expect(fs.statSync(file).mode & 0o777).toBe(0o600);
     }
 
@@ -167,7 +178,10 @@ describe.each(STORES)('%s store', (store: ObjectStoreName) => {
     expect(cached.rawPayload.length).toBe(0);
     // HEAD on a real socket (the injector recomputes Content-Length from the empty body)
     const head = await new Promise<http.IncomingMessage>((resolve, reject) =>
-      http.request({ host: '127.0.0.1', port, method: 'HEAD', path: pathOf(bigUrl) }, resolve).on('error', reject).end(),
+      http
+        .request({ host: '127.0.0.1', port, method: 'HEAD', path: pathOf(bigUrl) }, resolve)
+        .on('error', reject)
+        .end(),
     );
     expect(head.statusCode).toBe(200);
     expect(head.headers['content-length']).toBe(String(size));
@@ -232,23 +246,21 @@ describe.each(STORES)('%s store', (store: ObjectStoreName) => {
     const l = (await link(bytes)) as string;
     const before = await snapshot(t.app);
     const storeBefore = await contents();
-    {
-      await new Promise<void>((resolve) => {
-        const req = http.request({
-          host: '127.0.0.1',
-          port,
-          method: 'PUT',
-          path: pathOf(l),
-          headers: { 'content-type': 'application/octet-stream', 'content-length': bytes.length },
-        });
-        req.on('error', () => resolve());
-        req.write(bytes.subarray(0, 6 * 1024 * 1024), () => setTimeout(() => req.destroy(), 200));
+    await new Promise<void>((resolve) => {
+      const req = http.request({
+        host: '127.0.0.1',
+        port,
+        method: 'PUT',
+        path: pathOf(l),
+        headers: { 'content-type': 'application/octet-stream', 'content-length': bytes.length },
       });
-      await waitFor(async () => ((await contents()).staging.length === 0 ? true : undefined), 'staging cleaned up');
-      expect(await contents()).toEqual(storeBefore);
-      expect(await snapshot(t.app)).toEqual(before);
-      expect(typeof (await link(bytes))).toBe('string');
-    }
+      req.on('error', () => resolve());
+      req.write(bytes.subarray(0, 6 * 1024 * 1024), () => setTimeout(() => req.destroy(), 200));
+    });
+    await waitFor(async () => ((await contents()).staging.length === 0 ? true : undefined), 'staging cleaned up');
+    expect(await contents()).toEqual(storeBefore);
+    expect(await snapshot(t.app)).toEqual(before);
+    expect(typeof (await link(bytes))).toBe('string');
     expect((await raw(t.app, 'PUT', l, bytes)).statusCode).toBe(200);
     expect(await link(bytes)).toBeNull();
   });

@@ -77,7 +77,13 @@ export function getHashed(url: string): Promise<Timed & { bytes: number; sha256:
         });
         res.on('error', reject);
         res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, ms: performance.now() - t0, body: '', bytes, sha256: h.digest('hex') }),
+          resolve({
+            status: res.statusCode ?? 0,
+            ms: performance.now() - t0,
+            body: '',
+            bytes,
+            sha256: h.digest('hex'),
+          }),
         );
       })
       .on('error', reject);
@@ -192,7 +198,9 @@ export async function ownerOf(server: string) {
     /** a package referencing the object; returns its signed download URL */
     async downloadLink(sha256: string, size: number): Promise<string> {
       const files = [{ name: 'big.bin', content_hash: sha256, size, type: 'application/octet-stream' }];
-      const pkg = (await call('POST', `/projects/${project.id}/nodes/${node.id}/packages`, { files })) as { id: number };
+      const pkg = (await call('POST', `/projects/${project.id}/nodes/${node.id}/packages`, { files })) as {
+        id: number;
+      };
       const list = (await call('GET', `/projects/${project.id}/nodes/${node.id}/packages/${pkg.id}/files`)) as {
         content: string;
       }[];

@@ -88,6 +88,9 @@ const env = {
   KEYPORT_PUBLIC_URL: baseUrl,
   KEYPORT_LOG_LEVEL: process.env.KEYPORT_LOG_LEVEL || 'warn',
   KEYPORT_USAGE_FLUSH_MS: '200',
+  // the webhooks spec's receiver listens on 127.0.0.1 (plain http): loopback only, never elsewhere
+  KEYPORT_WEBHOOK_ALLOW_HTTP: '1',
+  KEYPORT_WEBHOOK_ALLOW_HOSTS: '127.0.0.1',
 };
 // PostgreSQL: a fresh schema of the test database (dropped afterwards), via libpq's `options`.
 let pgSchema = null;

@@ -49,6 +49,7 @@ export {
   mdiPlus,
   mdiRefresh,
   mdiScriptTextKey,
+  mdiSend,
   mdiShieldAccount,
   mdiShieldKey,
   mdiSitemap,
@@ -56,4 +57,5 @@ export {
   mdiTextBoxOutline,
   mdiTranslate,
   mdiVectorPolyline,
+  mdiWebhook,
 } from '@mdi/js';

@@ -22,6 +22,7 @@ export const router = createRouter({
         { path: 'permissions', name: 'permissions', component: () => import('./pages/project/PermissionsPanel.vue') },
         { path: 'api-keys', name: 'api-keys', component: () => import('./pages/project/ApiKeysPanel.vue') },
         { path: 'audit', name: 'audit', component: () => import('./pages/project/AuditPanel.vue') },
+        { path: 'webhooks', name: 'webhooks', component: () => import('./pages/project/WebhooksPanel.vue') },
       ],
     },
     {

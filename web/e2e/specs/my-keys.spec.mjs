@@ -10,7 +10,8 @@
 // en: My keys is empty at first; the holder's own cap above the project's is refused at the field,
 // a lower one is kept; the owner rolls the new key with no grace (its token stops at once, the
 // holder is told and the notice leads to My keys); the holder revokes the newest key with a reason
-// the owner reads. ru: the owner revokes with a reason that the holder reads on My keys.
+// the owner reads. ru: the owner sets a cap of one key, then revokes it with a reason that the
+// holder reads on My keys.
 // Setup the other specs already drive through the UI (nodes, roles, request, approval, import) is
 // done with the API from the signed-in pages.
 import {
@@ -403,6 +404,23 @@ function myKeys(lang) {
         const expected = `${clientUser.name} (${clientUser.email}) revoked their API key "Calculator key" of project "${projectName}". Reason: moving to another provider`;
         assert(revokedNotice.body === expected, `body "${revokedNotice.body}"`);
       } else {
+        // ---------- the owner sets a cap of the new key (replacing the template's) ----------
+        assert(
+          (await newRow.locator(tid('issued-cap')).getAttribute('data-cap')) === '5.50',
+          'the template cap applies',
+        );
+        await newRow.locator(tid('issued-cap')).click();
+        await fill(o, tid('spend-cap-input'), '3');
+        const capped = await withResponse(o, 'PATCH', new RegExp(`/issued-keys/${newKeyId}$`), () =>
+          o.locator(tid('spend-cap-save')).click(),
+        );
+        assert(capped.request().postDataJSON().monthly_spend_cap === '3', 'the cap is sent');
+        await snackbar(o, /Лимит расходов сохранён/);
+        await waitUntil(
+          'the key’s cap applies',
+          async () => (await newRow.locator(tid('issued-cap')).getAttribute('data-cap')) === '3.00',
+        );
+
         // ---------- the owner revokes the new key with a reason; the holder reads it on My keys ----------
         await newRow.locator(tid('issued-revoke')).click();
         await fill(o, tid('confirm-input'), L.revokeReason);

@@ -5117,6 +5117,7 @@ export interface paths {
                                 /** Format: date-time */
                                 revoked_at: string | null;
                                 revoked_reason: string | null;
+                                revoked_reason_code: ("owner" | "holder" | "template" | "role" | "expired") | (never | null);
                                 /** @description status is active or expiring */
                                 active: boolean;
                                 /** @description expiring: ends within 7 days (or retires after a roll) */
@@ -5467,6 +5468,7 @@ export interface paths {
                             /** Format: date-time */
                             revoked_at: string | null;
                             revoked_reason: string | null;
+                            revoked_reason_code: ("owner" | "holder" | "template" | "role" | "expired") | (never | null);
                             /** @description status is active or expiring */
                             active: boolean;
                             /** @description expiring: ends within 7 days (or retires after a roll) */
@@ -5615,6 +5617,7 @@ export interface paths {
                                 /** Format: date-time */
                                 revoked_at: string | null;
                                 revoked_reason: string | null;
+                                revoked_reason_code: ("owner" | "holder" | "template" | "role" | "expired") | (never | null);
                                 /** @description status is active or expiring */
                                 active: boolean;
                                 /** @description expiring: ends within 7 days (or retires after a roll) */
@@ -8308,6 +8311,8 @@ export interface paths {
                                 refused: number;
                                 /** @description decimal text, e.g. "12.50" */
                                 monthly_spend_cap: string | null;
+                                /** @description decimal text, e.g. "12.50" */
+                                manager_spend_cap: string | null;
                             }[];
                         };
                     };

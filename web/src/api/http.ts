@@ -20,6 +20,8 @@ export class ApiError extends Error {
     readonly code: string,
     message: string,
     readonly status: number,
+    /** the input the server refused (`error.field` of a 400), to show the message at that field */
+    readonly field?: string,
   ) {
     super(message);
   }
@@ -69,7 +71,8 @@ export async function request<T>(method: string, path: string, body?: unknown, q
 export function apiError(res: Response, data: unknown): ApiError {
   // a proxy in front of the server may answer without the contract's error body
   const err = (data as Partial<ErrorResponse> | null)?.error;
-  return new ApiError(err?.code ?? `HTTP_${res.status}`, err?.message ?? res.statusText, res.status);
+  const field = typeof err?.field === 'string' ? err.field : undefined;
+  return new ApiError(err?.code ?? `HTTP_${res.status}`, err?.message ?? res.statusText, res.status, field);
 }
 
 /** The `{name}` parts of a contract path, e.g. `{p: 1, r: 2}` for `/projects/{p}/roles/{r}`. */

@@ -1,7 +1,7 @@
 // Every Keyport endpoint the UI uses, one function each. Paths, bodies, queries and answers are
 // typed by the server's contract (see endpoint() in ./http.ts): the answers are used as they come.
 import { downloadFile } from './download.js';
-import { endpoint as at } from './http.js';
+import { endpoint as at, request } from './http.js';
 import type {
   AuditFilters,
   Body,
@@ -16,6 +16,9 @@ import type {
   SecretPatch,
   TemplateInput,
   TemplatePatch,
+  WebhookInput,
+  WebhookPatch,
+  WebhookTest,
 } from './types.js';
 
 export * from './http.js';
@@ -159,4 +162,20 @@ export const audit = {
     at('/projects/{p}/audit', { p }).get({ ...filters, page, page_size }),
   /** every matching entry as a CSV file (a download, not JSON) */
   exportCsv: (p: Id, filters: AuditFilters) => downloadFile(`/projects/${p}/audit.csv`, filters),
+};
+
+export const webhooks = {
+  /** the project's endpoints, never their secrets */
+  list: async (p: Id) => (await at('/projects/{p}/webhooks', { p }).get()).items,
+  /** answers the endpoint with its `whsec_…` secret, shown this once */
+  create: (p: Id, input: WebhookInput) => at('/projects/{p}/webhooks', { p }).post(input),
+  /** `enabled: true` also restarts the failure count */
+  update: (p: Id, w: Id, patch: WebhookPatch) => at('/projects/{p}/webhooks/{w}', { p, w }).patch(patch),
+  /** removes it with its delivery log */
+  remove: (p: Id, w: Id) => at('/projects/{p}/webhooks/{w}', { p, w }).delete(),
+  /** the delivery log, newest first */
+  deliveries: async (p: Id, w: Id, page_size = 50) =>
+    (await at('/projects/{p}/webhooks/{w}/deliveries', { p, w }).get({ page: 1, page_size })).items,
+  /** queues a `webhook.test` event for this endpoint; a 202, which `endpoint()` (200/201/204 only) does not type */
+  test: (p: Id, w: Id) => request<WebhookTest>('POST', `/projects/${p}/webhooks/${w}/test`, {}),
 };

@@ -90,3 +90,18 @@ export type AuditPage = Ok<'/projects/{p}/audit', 'get'>;
 export type AuditEntry = Item<AuditPage>;
 /** Filters of the audit log, its list and its CSV export alike. */
 export type AuditFilters = Query<'/projects/{p}/audit.csv', 'get'>;
+
+// ---- webhooks
+/** An endpoint as listed or changed (never its secret). */
+export type Webhook = Item<Ok<'/projects/{p}/webhooks', 'get'>>;
+/** An endpoint as created: with its `whsec_…` signing secret, shown this once. */
+export type CreatedWebhook = Ok<'/projects/{p}/webhooks', 'post'>;
+export type WebhookInput = Body<'/projects/{p}/webhooks', 'post'>;
+export type WebhookPatch = Body<'/projects/{p}/webhooks/{w}', 'patch'>;
+export type WebhookEvent = WebhookInput['events'][number];
+export type WebhookDelivery = Item<Ok<'/projects/{p}/webhooks/{w}/deliveries', 'get'>>;
+/** The queued test event. Its answer is a 202, which the contract's `Ok` (200/201/204) leaves out. */
+export type WebhookTest = Op<
+  '/projects/{p}/webhooks/{w}/test',
+  'post'
+>['responses'][202]['content']['application/json'];

@@ -26,20 +26,13 @@ export function objectStores(dialect: DialectName): Migration {
         .alterTable('objects')
         .addColumn('touched_at', 'bigint', (c) => c.notNull().defaultTo(0))
         .execute();
-      await db
-        .updateTable('objects')
-        .set({ store_key: sql`'inline:' || sha256`, touched_at: Date.now() })
-        .execute();
+      await db.updateTable('objects').set({ store_key: sql`'inline:' || sha256`, touched_at: Date.now() }).execute();
       await db.schema.createIndex('objects_touched').on('objects').column('touched_at').execute();
       // the collector's "which keys have a row": answered from the index, never from a row whose
       // (pre-013, inline) bytes would have to be read past
       await db.schema.createIndex('objects_store_key').on('objects').columns(['store', 'store_key']).execute();
       // the collector asks "does any package reference this hash?" for every candidate
-      await db.schema
-        .createIndex('package_files_content_hash')
-        .on('package_files')
-        .column('content_hash')
-        .execute();
+      await db.schema.createIndex('package_files_content_hash').on('package_files').column('content_hash').execute();
 
       await db.schema
         .createTable('object_chunks')

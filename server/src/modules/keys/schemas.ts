@@ -23,6 +23,16 @@ export const Revoked = Type.Object({
   revoked_at: Instant,
 });
 
+export const RevocationReasonCode = Type.Union(
+  [
+    Type.Literal('owner'),
+    Type.Literal('holder'),
+    Type.Literal('template'),
+    Type.Literal('role'),
+    Type.Literal('expired'),
+  ],
+  { description: "set when Keyport wrote the reason; null for a person's own words" },
+);
 export const MyKeyStatus = Type.Union(
   [Type.Literal('active'), Type.Literal('expiring'), Type.Literal('expired'), Type.Literal('revoked')],
   { description: 'expiring: ends within 7 days (or retires after a roll)' },
@@ -47,6 +57,7 @@ export const MyKey = Type.Object({
   expires_at: MaybeInstant,
   revoked_at: MaybeInstant,
   revoked_reason: Nullable(Type.String()),
+  revoked_reason_code: Nullable(RevocationReasonCode),
   active: Type.Boolean({ description: 'status is active or expiring' }),
   status: MyKeyStatus,
   rolled_from: Nullable(Type.Integer({ description: 'the key this one replaced' })),

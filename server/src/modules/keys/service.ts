@@ -20,7 +20,7 @@ import { monthCounts } from '../usage/quota.js';
 import { keySeries } from '../usage/stats.js';
 import { emitWebhook } from '../webhooks/events.js';
 import { effectiveCap } from './authenticator.js';
-import { revokeKeysWhere, SYSTEM_REVOCATION_REASONS } from './revoke.js';
+import { revocationReasonCode, revokeKeysWhere, SYSTEM_REVOCATION_REASONS } from './revoke.js';
 import { rollKey, rollPlan } from './roll.js';
 import { signKey } from './tokens.js';
 
@@ -310,6 +310,8 @@ export async function myKeys(ctx: Ctx, userId: number, onlyId?: number) {
       expires_at: toIso(r.expires_at),
       revoked_at: toIso(r.revoked_at),
       revoked_reason: r.revoked_reason,
+      // set when the server wrote the reason (the UI words it in its language)
+      revoked_reason_code: revocationReasonCode(r.revoked_reason),
       active,
       status,
       rolled_from: r.rolled_from,

@@ -129,7 +129,8 @@ export class ObjectCollector {
   private async storesInUse(): Promise<ObjectStore[]> {
     const stores = objectStores(this.ctx);
     const names = new Set([this.ctx.config.objectStore]);
-    for (const r of await this.ctx.k.selectFrom('objects').select('store').distinct().execute()) names.add(r.store as never);
+    for (const r of await this.ctx.k.selectFrom('objects').select('store').distinct().execute())
+      names.add(r.store as never);
     const out: ObjectStore[] = [];
     for (const n of names) {
       try {

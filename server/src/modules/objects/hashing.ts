@@ -32,7 +32,8 @@ export class UploadCheck extends Transform {
 
   override _flush(cb: TransformCallback): void {
     if (this.hash.digest('hex') === this.sha256) cb();
-    else cb(new AppError('HASH_MISMATCH', 'The uploaded bytes do not hash to the sha256 in the URL; nothing was stored'));
+    else
+      cb(new AppError('HASH_MISMATCH', 'The uploaded bytes do not hash to the sha256 in the URL; nothing was stored'));
   }
 }
 

@@ -31,9 +31,7 @@ type MigrateCtx = Pick<Ctx, 'config' | 'db' | 'k' | 'clock' | 'log'>;
 
 /** Rows whose bytes are not yet in `to` (inline blobs count as not in the db store). */
 function pending(ctx: MigrateCtx, to: ObjectStoreName) {
-  return ctx.k
-    .selectFrom('objects')
-    .where((eb) => eb.or([eb('store', '!=', to), eb('store_key', 'like', 'inline:%')]));
+  return ctx.k.selectFrom('objects').where((eb) => eb.or([eb('store', '!=', to), eb('store_key', 'like', 'inline:%')]));
 }
 
 export async function migrateObjects(
@@ -66,7 +64,10 @@ export async function migrateObjects(
         }
         const key = newKey(row.sha256);
         const check = new UploadCheck(row.sha256, Number.MAX_SAFE_INTEGER);
-        await target.put(key, pipeline(await source.get(row.store_key), check, () => {}));
+        await target.put(
+          key,
+          pipeline(await source.get(row.store_key), check, () => {}),
+        );
         const switched = await ctx.k
           .updateTable('objects')
           .set({ store: to, store_key: key, data: Buffer.alloc(0) })
@@ -85,7 +86,9 @@ export async function migrateObjects(
         opts.onProgress?.(report, row.sha256);
       }
     }
-    const left = await pending(ctx, to).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const left = await pending(ctx, to)
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
     report.remaining = Number(left.n) - report.missing;
     return report;
   } finally {

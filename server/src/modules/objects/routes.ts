@@ -5,15 +5,16 @@
 // at /api/objects/:sha256?project=&layer=&exp=&sig= and need no Authorization header: the
 // signature is the credential (lib/signed-url.ts). Raw PUT takes any Content-Type, up to
 // KEYPORT_MAX_OBJECT_BYTES; both directions stream, so an object is never held whole in memory.
+
+import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { authorize } from '../../auth/plugin.js';
-import { Readable } from 'node:stream';
 import { AppError } from '../../errors.js';
 import { errors, PROJECT_ERRORS } from '../../lib/http.js';
 import { objectUrl, verifyObjectSignature } from '../../lib/signed-url.js';
 import { resolveLayer } from '../layers/service.js';
-import * as S from './schemas.js';
 import { sendObject } from './download.js';
+import * as S from './schemas.js';
 import * as objects from './service.js';
 
 export const objectRoutes: FastifyPluginAsyncTypebox = async (app) => {

@@ -142,7 +142,11 @@ export async function receiveObject(ctx: Ctx, scope: ObjectScope, sha256: string
     });
   } finally {
     // another upload of the same bytes stored them first, or the transaction failed: ours are spare
-    if (written && !ours) await objectStores(ctx).get(written.store).delete(written.key).catch(() => {});
+    if (written && !ours)
+      await objectStores(ctx)
+        .get(written.store)
+        .delete(written.key)
+        .catch(() => {});
   }
   return { content_hash: sha256, size };
 }

@@ -1,6 +1,7 @@
 // Request and response shapes of key offers and key requests: validation, types and OpenAPI in one.
 import { Type } from 'typebox';
 import { IdParam, Instant, MaybeInstant, Nullable, Page, PagingQuery } from '../../lib/http.js';
+import { RevocationReasonCode } from '../keys/schemas.js';
 
 export const RequestParams = Type.Object({ p: IdParam, r: IdParam });
 export const TemplateParams = Type.Object({ p: IdParam, t: IdParam });
@@ -18,13 +19,6 @@ const OfferState = Type.Union([
   Type.Literal('received'),
   Type.Literal('rejected'),
   Type.Literal('revoked'),
-]);
-const RevocationReasonCode = Type.Union([
-  Type.Literal('owner'),
-  Type.Literal('holder'),
-  Type.Literal('template'),
-  Type.Literal('role'),
-  Type.Literal('expired'),
 ]);
 /** A template as the caller sees it: what the key gives, and where the caller stands with it. */
 export const Offer = Type.Object({

@@ -76,15 +76,13 @@ export class OutcomeCounter {
           await trx
             .insertInto('usage_key_outcomes')
             .values(
-              o
-                .slice(i, i + CHUNK)
-                .map((c) => ({
-                  key_id: c.keyId,
-                  project_id: c.projectId,
-                  day: c.day,
-                  outcome: c.value,
-                  requests: c.n,
-                })),
+              o.slice(i, i + CHUNK).map((c) => ({
+                key_id: c.keyId,
+                project_id: c.projectId,
+                day: c.day,
+                outcome: c.value,
+                requests: c.n,
+              })),
             )
             .onConflict((oc) =>
               oc.columns(['key_id', 'day', 'outcome']).doUpdateSet((eb) => ({
@@ -97,15 +95,13 @@ export class OutcomeCounter {
           await trx
             .insertInto('usage_key_operations')
             .values(
-              p
-                .slice(i, i + CHUNK)
-                .map((c) => ({
-                  key_id: c.keyId,
-                  project_id: c.projectId,
-                  day: c.day,
-                  operation: c.value,
-                  requests: c.n,
-                })),
+              p.slice(i, i + CHUNK).map((c) => ({
+                key_id: c.keyId,
+                project_id: c.projectId,
+                day: c.day,
+                operation: c.value,
+                requests: c.n,
+              })),
             )
             .onConflict((oc) =>
               oc.columns(['key_id', 'day', 'operation']).doUpdateSet((eb) => ({

@@ -72,6 +72,7 @@ export const IssuedKey = Type.Object({
     description: 'key requests not billed (403, 404, 429, other 4xx, 5xx) on the days of the period',
   }),
   monthly_spend_cap: Nullable(Money),
+  manager_spend_cap: Nullable(Money),
 });
 export const IssuedKeyList = Type.Object({
   total: Type.Integer(),

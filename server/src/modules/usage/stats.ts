@@ -235,6 +235,7 @@ export async function listIssuedKeys(ctx: Ctx, projectId: number, q: ListQuery):
         last_used_at: toIso(r.last_used_at === null ? null : Number(r.last_used_at)),
         refused: refused.get(Number(r.id)) ?? 0,
         monthly_spend_cap: capText(r),
+        manager_spend_cap: r.manager_spend_cap_micros === null ? null : formatMoney(Number(r.manager_spend_cap_micros)),
       };
     }),
   };

@@ -9,6 +9,7 @@ import {
   mdiShieldAccount,
   mdiShieldKey,
   mdiTextBoxOutline,
+  mdiWebhook,
 } from '../../icons.js';
 
 export interface Section {
@@ -24,6 +25,7 @@ export const SECTIONS: Section[] = [
   { name: 'permissions', icon: mdiShieldAccount, needs: ['project_manage'] },
   { name: 'api-keys', icon: mdiShieldKey, needs: ['project_manage'] },
   { name: 'audit', icon: mdiTextBoxOutline, needs: ['project_manage'] },
+  { name: 'webhooks', icon: mdiWebhook, needs: ['project_manage'] },
 ];
 
 export const mayOpen = (s: Section, canAnywhere: (permission: string) => boolean) =>

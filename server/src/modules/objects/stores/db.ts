@@ -7,6 +7,7 @@ import { Readable } from 'node:stream';
 import { sql } from 'kysely';
 import type { Q } from '../../../context.js';
 import type { Clock } from '../../../lib/clock.js';
+import { pieces } from './pieces.js';
 import { type ByteRange, NotStoredError, type ObjectStore } from './store.js';
 
 /** Part of the stored format: chunk n holds bytes [n·CHUNK, (n+1)·CHUNK). */
@@ -26,29 +27,13 @@ export class DbStore implements ObjectStore {
   async put(key: string, body: Readable): Promise<number> {
     let seq = 0;
     let size = 0;
-    const buf = Buffer.allocUnsafe(CHUNK);
-    let fill = 0;
-    const flush = async () => {
-      await this.k
-        .insertInto('object_chunks')
-        .values({ key, seq, data: buf.subarray(0, fill), created_at: this.clock.now() })
-        .execute();
-      seq += 1;
-      fill = 0; // the insert has completed: the driver no longer needs the buffer
-    };
+    const buf = Buffer.allocUnsafe(CHUNK); // one buffer: each insert completes before the next piece
     try {
-      for await (const piece of body as AsyncIterable<Buffer>) {
-        let off = 0;
-        while (off < piece.length) {
-          const n = Math.min(CHUNK - fill, piece.length - off);
-          piece.copy(buf, fill, off, off + n);
-          fill += n;
-          off += n;
-          if (fill === CHUNK) await flush();
-        }
-        size += piece.length;
+      for await (const data of pieces(body, CHUNK, () => buf)) {
+        await this.k.insertInto('object_chunks').values({ key, seq, data, created_at: this.clock.now() }).execute();
+        seq += 1;
+        size += data.length;
       }
-      if (fill > 0 || seq === 0) await flush();
       // a client that stalled past the sweep's idle time may have lost its first chunks
       const { n } = await this.k
         .selectFrom('object_chunks')
@@ -85,7 +70,7 @@ export class DbStore implements ObjectStore {
       const want = Math.min(this.piece - (off % this.piece), CHUNK - off, end - pos + 1);
       const row = await this.k
         .selectFrom('object_chunks')
-        .select(sql<Buffer>`substr(data, ${off + 1}, ${want})`.as('data'))
+        .select(sql<Buffer | Uint8Array | null>`substr(data, ${off + 1}, ${want})`.as('data'))
         .where('key', '=', key)
         .where('seq', '=', seq)
         .executeTakeFirst();
@@ -93,7 +78,8 @@ export class DbStore implements ObjectStore {
         if (range) throw new Error(`object chunk ${seq} of ${key} is missing`);
         return; // read to the end: the previous chunk was the last
       }
-      const data = Buffer.isBuffer(row.data) ? row.data : Buffer.from(row.data as Uint8Array);
+      // substr of an empty blob is NULL on SQLite
+      const data = row.data === null ? Buffer.alloc(0) : Buffer.isBuffer(row.data) ? row.data : Buffer.from(row.data);
       if (data.length) yield data;
       pos += data.length;
       if (data.length < want) {

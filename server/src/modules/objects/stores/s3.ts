@@ -21,6 +21,7 @@ import {
 } from '@aws-sdk/client-s3';
 import type { S3Config } from '../../../config.js';
 import type { Logger } from '../../../context.js';
+import { pieces } from './pieces.js';
 import { type ByteRange, NotStoredError, type ObjectStore } from './store.js';
 
 /** Parts in flight per upload: memory per upload ≈ (this + 1) × part size. */
@@ -68,10 +69,8 @@ export class S3Store implements ObjectStore {
     const inFlight = new Set<Promise<void>>();
     let failure: unknown = null;
     // part buffers are reused once their part is sent: a few stay allocated, however big the body
+    // (memory per upload: PARALLEL_PARTS in flight + one held + one filling)
     const spare: Buffer[] = [];
-    const takeBuffer = () => spare.pop() ?? Buffer.allocUnsafe(partBytes);
-    let buf = takeBuffer();
-    let fill = 0;
     let size = 0;
     let nextPart = 1;
 
@@ -98,27 +97,20 @@ export class S3Store implements ObjectStore {
     };
 
     try {
-      for await (const piece of body as AsyncIterable<Buffer>) {
-        let off = 0;
-        while (off < piece.length) {
-          const n = Math.min(partBytes - fill, piece.length - off);
-          piece.copy(buf, fill, off, off + n);
-          fill += n;
-          off += n;
-          if (fill === partBytes) {
-            await sendPart(buf);
-            buf = takeBuffer();
-            fill = 0;
-          }
-        }
-        size += piece.length;
+      // one piece is held back: a body of one part or less goes up as a single PutObject
+      let held: Buffer | null = null;
+      const alloc = () => spare.pop() ?? Buffer.allocUnsafe(partBytes);
+      for await (const data of pieces(body, partBytes, alloc)) {
+        if (held) await sendPart(held);
+        held = data;
+        size += data.length;
       }
       // the body ended cleanly: its hash checked out, the object may appear
       if (uploadId === null) {
-        await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key, Body: buf.subarray(0, fill) }));
+        await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key, Body: held ?? Buffer.alloc(0) }));
         return size;
       }
-      if (fill > 0) await sendPart(buf.subarray(0, fill));
+      if (held) await sendPart(held);
       await Promise.all(inFlight);
       if (failure) throw failure;
       parts.sort((a, b) => a.PartNumber - b.PartNumber);
@@ -188,7 +180,9 @@ export class S3Store implements ObjectStore {
         );
         for (const u of page.Uploads ?? []) {
           if (!u.Key || !u.UploadId || (u.Initiated?.getTime() ?? 0) >= before) continue;
-          await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: u.Key, UploadId: u.UploadId }));
+          await this.client.send(
+            new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: u.Key, UploadId: u.UploadId }),
+          );
           n += 1;
         }
         if (!page.IsTruncated) return n;
