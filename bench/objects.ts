@@ -115,9 +115,29 @@ async function keyport(store: string, s3Endpoint: string | null): Promise<Target
   };
 }
 
-async function once(t: Target, p: Payload): Promise<Run> {
-  // the previous run's dirty pages would otherwise be written back during (and billed to) this one
+/**
+ * Before a run: the previous run's dirty pages written back and every process of the figure idle
+ * (s3rver finishes an upload after it answered), so that none of it is billed to the next run.
+ */
+async function settle(helpers: number[]): Promise<void> {
   spawnSync('sync');
+  // the same memory state for every run: without this, each GiB the earlier runs left in the page
+  // cache makes the next writer reclaim pages itself (seen: 2× the server CPU per GiB). Root only.
+  try {
+    fs.writeFileSync('/proc/sys/vm/drop_caches', '1');
+  } catch {
+    /* not root: runs share the page cache */
+  }
+  for (let i = 0; i < 60; i++) {
+    const before = helpers.map(cpuTimeUs);
+    await new Promise((r) => setTimeout(r, 250));
+    const busy = helpers.some((pid, j) => (cpuTimeUs(pid) ?? 0) - (before[j] ?? 0) > 25_000);
+    if (!busy) return;
+  }
+}
+
+async function once(t: Target, p: Payload, helpers: number[]): Promise<Run> {
+  await settle(helpers);
   const pid = t.server.proc.pid as number;
   const idle = rssOf(pid);
   const sampler = new RssSampler(pid);
@@ -177,10 +197,12 @@ export async function objectFigures(say: (line?: string) => void): Promise<Recor
     targets.push(t);
   }
   const runs = new Map<string, Run[]>(targets.map((t) => [t.name, []]));
+  // every process of the figure, servers included: a server still busy with its last run would steal from the next
+  const helpers = [s3, ...targets.map((t) => t.server)].flatMap((x) => (x?.proc.pid ? [x.proc.pid] : []));
   try {
     for (let rep = 0; rep < REPS; rep++) {
       const payload = new Payload(SIZE); // fresh bytes each round
-      for (const t of targets) runs.get(t.name)?.push(await once(t, payload));
+      for (const t of targets) runs.get(t.name)?.push(await once(t, payload, helpers));
     }
   } finally {
     for (const t of targets) await t.server.stop();

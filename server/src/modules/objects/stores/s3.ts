@@ -69,7 +69,7 @@ export class S3Store implements ObjectStore {
     const inFlight = new Set<Promise<void>>();
     let failure: unknown = null;
     // part buffers are reused once their part is sent: a few stay allocated, however big the body
-    // (memory per upload: PARALLEL_PARTS in flight + one held + one filling)
+    // (memory per upload: PARALLEL_PARTS in flight + one filling)
     const spare: Buffer[] = [];
     let size = 0;
     let nextPart = 1;
@@ -97,20 +97,24 @@ export class S3Store implements ObjectStore {
     };
 
     try {
-      // one piece is held back: a body of one part or less goes up as a single PutObject
-      let held: Buffer | null = null;
+      // the first piece is held back: a body of one part or less goes up as a single PutObject
+      let first: Buffer | null = null;
       const alloc = () => spare.pop() ?? Buffer.allocUnsafe(partBytes);
       for await (const data of pieces(body, partBytes, alloc)) {
-        if (held) await sendPart(held);
-        held = data;
         size += data.length;
+        if (first === null && uploadId === null) {
+          first = data;
+          continue;
+        }
+        if (first) await sendPart(first);
+        first = null;
+        await sendPart(data);
       }
       // the body ended cleanly: its hash checked out, the object may appear
       if (uploadId === null) {
-        await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key, Body: held ?? Buffer.alloc(0) }));
+        await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key, Body: first ?? Buffer.alloc(0) }));
         return size;
       }
-      if (held) await sendPart(held);
       await Promise.all(inFlight);
       if (failure) throw failure;
       parts.sort((a, b) => a.PartNumber - b.PartNumber);
