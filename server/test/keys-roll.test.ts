@@ -31,6 +31,16 @@ const json = (r: { statusCode: number; body: string }, status = 200) => {
 const whoamiStatus = async (token: string) => (await bearer(t.app, token).get('/api/auth/whoami')).statusCode;
 const myKey = async (id: number) =>
   (json(await holder.get('/api/me/api-keys')) as { id: number }[]).find((k) => k.id === id) as Record<string, unknown>;
+/** Imports the key as secrets `<prefix>_…` into the holder's project, granted to its compute node. */
+const importIntoMyJobs = async (key: IssuedKey, prefix: string) =>
+  json(
+    await holder.post(`/api/projects/${H.projectId}/secrets/import-api-key`, {
+      key_id: key.keyId,
+      prefix,
+      node_ids: [H.compute],
+    }),
+    201,
+  );
 /** The runner's view of the holder's node: what a job gets as environment. */
 const runnerView = async () => json(await holder.get(`/api/projects/${H.projectId}/nodes/${H.compute}/secrets`));
 
@@ -57,14 +67,7 @@ afterAll(() => t.close());
 describe('roll by the holder', () => {
   it('answers the new key and token; the old one works until the grace ends, then 401; secrets follow', async () => {
     const key = await freshKey();
-    json(
-      await holder.post(`/api/projects/${H.projectId}/secrets/import-api-key`, {
-        key_id: key.keyId,
-        prefix: 'calc',
-        node_ids: [H.compute],
-      }),
-      201,
-    );
+    await importIntoMyJobs(key, 'calc');
     expect((await runnerView()).calc_token).toBe(key.token);
 
     const rolled = json(await holder.post(`/api/me/api-keys/${key.keyId}/roll`, { grace_seconds: 3600 }));
@@ -180,14 +183,7 @@ describe('roll by the holder', () => {
 describe('roll by a manager', () => {
   it("answers without a token, tells the holder, and rewrites the holder's secrets", async () => {
     const key = await freshKey();
-    json(
-      await holder.post(`/api/projects/${H.projectId}/secrets/import-api-key`, {
-        key_id: key.keyId,
-        prefix: 'mgr',
-        node_ids: [H.compute],
-      }),
-      201,
-    );
+    await importIntoMyJobs(key, 'mgr');
     const res = await owner.post(`/api/projects/${S.projectId}/issued-keys/${key.keyId}/roll`, { grace_seconds: 60 });
     const body = json(res);
     expect(body.token).toBeUndefined();
@@ -257,14 +253,7 @@ describe('self-service', () => {
 describe('renewal', () => {
   it('files a request linked to the key; approval rolls it: secrets rewritten, old key keeps its expiry', async () => {
     const key = await freshKey({ lifetimeDays: 10 });
-    json(
-      await holder.post(`/api/projects/${H.projectId}/secrets/import-api-key`, {
-        key_id: key.keyId,
-        prefix: 'ren',
-        node_ids: [H.compute],
-      }),
-      201,
-    );
+    await importIntoMyJobs(key, 'ren');
     const oldEnds = (await myKey(key.keyId)).expires_at as string;
     clock.advance(5 * DAY);
     const request = json(await holder.post(`/api/me/api-keys/${key.keyId}/renew`), 201);

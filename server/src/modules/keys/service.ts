@@ -28,7 +28,7 @@ type UserActor = { kind: 'user'; userId: number; sessionId: number };
 type KeyRow = Selectable<ApiKeysTable>;
 
 /** A key of the project (for its managers) or of the holder (for anyone else it does not exist). */
-async function findKey(q: Q, where: { projectId: number } | { userId: number }, keyId: number): Promise<KeyRow> {
+export async function findKey(q: Q, where: { projectId: number } | { userId: number }, keyId: number): Promise<KeyRow> {
   let sel = q.selectFrom('api_keys').selectAll().where('id', '=', keyId);
   sel = 'projectId' in where ? sel.where('project_id', '=', where.projectId) : sel.where('user_id', '=', where.userId);
   const key = await sel.executeTakeFirst();
@@ -40,12 +40,22 @@ const projectName = async (q: Q, projectId: number) =>
   (await q.selectFrom('projects').select('name').where('id', '=', projectId).executeTakeFirstOrThrow()).name;
 
 /** Revocation by a manager (the holder is told) or by the holder (the managers are told). */
-async function revoke(ctx: Ctx, actor: UserActor, key: KeyRow, by: 'manager' | 'holder', reason: string | undefined) {
+async function revoke(
+  ctx: Ctx,
+  actor: UserActor,
+  where: { projectId: number } | { userId: number },
+  keyId: number,
+  reason: string | undefined,
+) {
+  const by = 'projectId' in where ? 'manager' : 'holder';
   const result = await ctx.k.transaction().execute(async (trx) => {
+    const key = await findKey(trx, where, keyId);
     if (key.revoked_at !== null) return { id: key.id, revoked_at: toIso(key.revoked_at), already: true };
     const given = reason?.trim() || null;
     const why = given ?? (by === 'holder' ? SYSTEM_REVOCATION_REASONS.holder : SYSTEM_REVOCATION_REASONS.owner);
-    await revokeKeysWhere(trx, ctx, key.project_id, { keyId: key.id }, why);
+    // the guarded update decides a race with another revocation: only its winner tells anyone
+    const revoked = await revokeKeysWhere(trx, ctx, key.project_id, { keyId: key.id }, why);
+    if (!revoked.length) return { id: key.id, revoked_at: toIso(ctx.clock.now()), already: true };
     const project = await projectName(trx, key.project_id);
     if (by === 'manager') {
       await notify(trx, ctx, [key.user_id], {
@@ -85,7 +95,7 @@ async function revoke(ctx: Ctx, actor: UserActor, key: KeyRow, by: 'manager' | '
     return { id: key.id, revoked_at: toIso(ctx.clock.now()), already: false };
   });
   // Committed first, then every instance drops the key from its caches.
-  if (!result.already) await ctx.events.publish({ type: 'key', keyId: key.id });
+  if (!result.already) await ctx.events.publish({ type: 'key', keyId });
   return { id: result.id, revoked_at: result.revoked_at };
 }
 
@@ -93,13 +103,11 @@ const holderOf = (q: Q, userId: number) =>
   q.selectFrom('users').select(['name', 'email']).where('id', '=', userId).executeTakeFirstOrThrow();
 
 export async function revokeKey(ctx: Ctx, access: Access, keyId: number, reason: string | undefined) {
-  const key = await findKey(ctx.k, { projectId: access.projectId }, keyId);
-  return revoke(ctx, access.actor as UserActor, key, 'manager', reason);
+  return revoke(ctx, access.actor as UserActor, { projectId: access.projectId }, keyId, reason);
 }
 
 export async function revokeMyKey(ctx: Ctx, actor: UserActor, keyId: number, reason: string | undefined) {
-  const key = await findKey(ctx.k, { userId: actor.userId }, keyId);
-  return revoke(ctx, actor, key, 'holder', reason);
+  return revoke(ctx, actor, { userId: actor.userId }, keyId, reason);
 }
 
 /**

@@ -10,6 +10,7 @@ import { audit } from '../audit/service.js';
 import { issueKey } from '../keys/issue.js';
 import { revocationReasonCode, SYSTEM_REVOCATION_REASONS } from '../keys/revoke.js';
 import { notRollable, renewalPlan, rollKey } from '../keys/roll.js';
+import { findKey } from '../keys/service.js';
 import { ensurePersonalLayer } from '../layers/personal.js';
 import { managersOf, notify, quoted } from '../notifications/service.js';
 import { fieldsOf } from '../templates/service.js';
@@ -139,13 +140,7 @@ export async function createRequest(ctx: Ctx, access: Access, actor: UserActor, 
  * its approval rolls the key over to one with a fresh lifetime (see approveRequest).
  */
 export async function renewKey(ctx: Ctx, actor: UserActor, keyId: number) {
-  const key = await ctx.k
-    .selectFrom('api_keys')
-    .selectAll()
-    .where('id', '=', keyId)
-    .where('user_id', '=', actor.userId)
-    .executeTakeFirst();
-  if (!key) throw notFound('API key');
+  const key = await findKey(ctx.k, { userId: actor.userId }, keyId);
   const refused = notRollable(key, ctx.clock.now(), true);
   if (refused) throw refused;
   if (key.expires_at === null)
