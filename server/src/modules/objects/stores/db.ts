@@ -58,7 +58,8 @@ export class DbStore implements ObjectStore {
       .executeTakeFirst();
     if (!first) throw new NotStoredError(key);
     if (range && range.end < range.start) return Readable.from([]);
-    return Readable.from(this.chunks(key, range));
+    // one chunk read ahead at most: the default (16 objects) would hold 16 MiB per download
+    return Readable.from(this.chunks(key, range), { highWaterMark: 1 });
   }
 
   private async *chunks(key: string, range?: ByteRange): AsyncGenerator<Buffer> {
