@@ -1,6 +1,8 @@
 // Memory stays flat whatever the object size: a 1 GiB object goes up and comes back down through a
 // Keyport server process (each store; S3 = s3rver on loopback), while the server's resident memory
-// is sampled every 50 ms. Growth over the idle server must stay under 100 MB. OBJECTS_BIG_MIB sets
+// is sampled every 50 ms. Growth over the server after a 32 MiB warm-up transfer must stay under
+// 100 MB: the warm-up brings V8's young generation and the buffers awaiting collection to their
+// steady size (a fixed cost, larger on newer Node), so what remains is what depends on the size. OBJECTS_BIG_MIB sets
 // the size (default 1024), OBJECTS_BIG_STORES the stores (default db,fs,s3).
 import fs from 'node:fs';
 import os from 'node:os';
@@ -45,8 +47,9 @@ describe.each(ONLY)('%s store', (store) => {
     const server = await startKeyport(env);
     try {
       const owner = await ownerOf(server.url);
-      // warm up every code path (store client, hashing, streams) with a small object first
-      const small = new Payload(3 * MiB);
+      const cold = rssOf(server.proc.pid as number);
+      // warm up every code path (store client, hashing, streams) with a smaller object first
+      const small = new Payload(32 * MiB);
       const smallUp = await putPayload((await owner.uploadLink(small.sha256)) as string, small);
       expect(smallUp.status, smallUp.body).toBe(200);
       expect((await getHashed(await owner.downloadLink(small.sha256, small.total))).sha256).toBe(small.sha256);
@@ -70,7 +73,7 @@ describe.each(ONLY)('%s store', (store) => {
       const mbps = (ms: number) => ((SIZE / MiB / ms) * 1000).toFixed(0);
       console.log(
         `[objects-big] ${store}: ${SIZE / MiB} MiB up ${mbps(up.ms)} MiB/s, down ${mbps(down.ms)} MiB/s; ` +
-          `server RSS idle ${(idle / 1e6).toFixed(0)} MB, peak while uploading ${(upPeak / 1e6).toFixed(0)} MB, ` +
+          `server RSS cold ${(cold / 1e6).toFixed(0)} MB, after warm-up ${(idle / 1e6).toFixed(0)} MB, peak while uploading ${(upPeak / 1e6).toFixed(0)} MB, ` +
           `while downloading ${(downPeak / 1e6).toFixed(0)} MB: growth ${(growth / 1e6).toFixed(1)} MB`,
       );
       expect(growth).toBeLessThan(LIMIT);
