@@ -76,7 +76,7 @@ async function csvIds(qs: string) {
   expect(res.statusCode, res.body).toBe(200);
   expect(res.headers['cache-control']).toBe('no-store');
   expect(res.headers['content-disposition']).toMatch(/^attachment; filename="project-\d+-audit-[\d-]+\.csv"$/);
-  const [header, ...rows] = parse(res.body, { record_delimiter: '\r\n' }) as string[][];
+  const [header, ...rows] = parse(res.body, { record_delimiter: '\r\n', bom: true }) as string[][];
   expect(header).toEqual('id,time,actor_name,actor_email,key_id,action,object_type,object_id,details'.split(','));
   return rows.map((r) => Number(r[0]));
 }
@@ -151,7 +151,7 @@ describe('GET /api/projects/:p/audit filters', () => {
 describe('GET /api/projects/:p/audit.csv', () => {
   it('holds actor, key, object and details; formula-like cells are inert', async () => {
     const res = await owner.get(`${base()}/audit.csv?object_type=template&object_id=${templateId}`);
-    const [, ...rows] = parse(res.body, { record_delimiter: '\r\n' }) as string[][];
+    const [, ...rows] = parse(res.body, { record_delimiter: '\r\n', bom: true }) as string[][];
     const json = all.filter((e) => e.object_type === 'template' && e.object_id === templateId);
     expect(rows).toEqual(
       json.map((e) => [

@@ -31,7 +31,9 @@ async function csv(url: string, who: UserSession = owner) {
   expect(res.headers['cache-control']).toBe('no-store');
   expect(res.headers['content-disposition']).toMatch(/^attachment; filename="[A-Za-z0-9._-]+\.csv"$/);
   expect(res.body.endsWith('\r\n')).toBe(true);
-  const [header, ...rows] = parse(res.body, { record_delimiter: '\r\n' }) as string[][];
+  expect(res.rawPayload.subarray(0, 3)).toEqual(Buffer.from([0xef, 0xbb, 0xbf])); // UTF-8 BOM for Excel
+  expect(res.rawPayload.subarray(0, 3)).toEqual(Buffer.from([0xef, 0xbb, 0xbf])); // UTF-8 BOM, for Excel
+  const [header, ...rows] = parse(res.body, { record_delimiter: '\r\n', bom: true }) as string[][];
   return { header, rows, raw: res.body, filename: res.headers['content-disposition'] as string };
 }
 

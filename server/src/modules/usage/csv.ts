@@ -1,7 +1,8 @@
-// CSV exports (F19): issued keys of a period, requests and cost per key per day, and the audit log.
+// CSV exports: issued keys of a period, requests and cost per key per day, and the audit log.
 // Figures come from the JSON API's own code (stats.ts), so a spreadsheet's sums equal it to the
 // micro-unit. RFC 4180 through csv-stringify: CRLF records, a header row, quotes where needed, and
 // cells a spreadsheet would run as a formula (= + - @ tab CR first) made inert with a leading '.
+// A UTF-8 byte order mark leads the file: without it Excel reads Cyrillic names as ANSI.
 import { Readable } from 'node:stream';
 import { type Options, stringify } from 'csv-stringify/sync';
 import type { FastifyReply } from 'fastify';
@@ -27,7 +28,7 @@ const OPTIONS: Options = {
 
 /** The documented 200 answer of a CSV route (OpenAPI), a text body rather than JSON. */
 export const CsvFile = {
-  description: 'RFC 4180 CSV (UTF-8, CRLF, a header row), sent as an attachment',
+  description: 'RFC 4180 CSV (UTF-8 with a byte order mark, CRLF, a header row), sent as an attachment',
   content: { 'text/csv': { schema: Type.String() } },
 };
 
@@ -59,7 +60,7 @@ export function localDate(t: number, tz: string | null): string {
 async function csvStream(header: readonly string[], batches: AsyncIterator<Cell[][]>): Promise<Readable> {
   const first = await batches.next();
   async function* chunks() {
-    yield stringify([[...header], ...(first.done ? [] : first.value)], OPTIONS);
+    yield stringify([[...header], ...(first.done ? [] : first.value)], { ...OPTIONS, bom: true });
     if (first.done) return;
     for (;;) {
       const next = await batches.next();
