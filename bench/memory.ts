@@ -30,6 +30,8 @@ try {
       role_id: row.role_id,
       user_id: row.user_id,
       request_id: row.request_id,
+      monthly_quota: row.monthly_quota,
+      template_spend_cap_micros: row.template_spend_cap_micros === null ? null : Number(row.template_spend_cap_micros),
     },
     N,
   );

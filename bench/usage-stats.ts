@@ -1,4 +1,4 @@
-// `npx tsx usage-stats.ts` (from bench/): issued-keys statistics at scale (issue 5).
+// `npx tsx usage-stats.ts` (from bench/): issued-keys statistics at scale.
 // 10,000 issued keys with a year of hourly usage buckets in one project; the statistics routes are
 // timed through the real app (app.inject with a signed-in owner: session, authorization, SQL,
 // formatting), p50/p99 per query, on SQLite and on PostgreSQL.

@@ -153,9 +153,16 @@ export function runLoad(spec: LoadSpec): Promise<LoadResult> {
 }
 
 /** Runs a script to completion in its own process (memory figures need a clean heap and --expose-gc). */
-export function runScript(script: string, nodeArgs: string[], env: Record<string, string>): Promise<string> {
+export function runScript(
+  script: string,
+  nodeArgs: string[],
+  env: Record<string, string>,
+  opts: { onServerCpu?: boolean } = {},
+): Promise<string> {
+  const argv = [...nodeArgs, '--import', 'tsx', path.join(BENCH_DIR, script)];
+  const [cmd, args] = opts.onServerCpu ? pinned(SERVER_CPU, process.execPath, argv) : [process.execPath, argv];
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(BENCH_DIR, script)], {
+    const p = spawn(cmd, args, {
       cwd: BENCH_DIR,
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'inherit'],

@@ -17,6 +17,9 @@ import { masterKeyFrom } from '../../server/src/lib/master-key.js';
 import { signKey } from '../../server/src/modules/keys/tokens.js';
 
 export type DbKind = 'sqlite' | 'postgres';
+/** the bench template's monthly quota and spend cap: set, and never reached by a run */
+const QUOTA = 1_000_000_000;
+const SPEND_CAP = '100000000';
 export const PG_BASE_URL = process.env.BENCH_PG_URL || 'postgres://postgres@127.0.0.1:5432/test';
 
 export interface Fixture {
@@ -34,6 +37,8 @@ export interface Fixture {
   layerId: number;
   /** seeded packages: input ids [firstMaster, lastMaster]; each has one result in the output node */
   masters: [number, number];
+  /** the key holder's session (a member holding the key's role): the same routes without a key */
+  session: { cookie: string; csrf: string };
   /** files with one token per line, one file per cold run (distinct keys, never used before) */
   coldTokenFiles: string[];
   databaseUrl: string | null;
@@ -156,7 +161,7 @@ async function signUp(app: FastifyInstance, name: string) {
       },
       `${method} ${url}`,
     );
-  return { userId: body.user.id, as };
+  return { userId: body.user.id, as, session: { cookie: `keyport_session=${cookie}`, csrf: body.csrf_token } };
 }
 
 /**
@@ -194,16 +199,30 @@ export async function prepare(
       is_public: true,
       permissions: { project: ['project_view'] },
     });
+    // quota and spend cap set (far above what a run uses): every key request is admitted against both
     const template = (await owner.as('POST', `/api/projects/${p}/api-key-templates`, {
       name: 'bench key',
       role_id: role.id,
       description: 'benchmark',
-    })) as { id: number };
+      monthly_quota: QUOTA,
+      monthly_spend_cap: SPEND_CAP,
+    })) as { id: number; monthly_spend_cap_micros?: number };
     const request = (await holder.as('POST', `/api/projects/${p}/api-key-templates/${template.id}/requests`)) as {
       id: number;
     };
     const key = (await owner.as('POST', `/api/projects/${p}/api-key-requests/${request.id}/approve`)) as { id: number };
     const { token } = (await holder.as('GET', `/api/me/api-keys/${key.id}/token`)) as { token: string };
+    // the holder as a member with the key's role (the row an accepted invitation writes), so their
+    // session may call the same routes
+    await ctx.k
+      .insertInto('member_roles')
+      .values({ project_id: p, user_id: holder.userId, role_id: role.id, created_at: ctx.clock.now() })
+      .execute();
+    const capMicros = await ctx.k
+      .selectFrom('api_key_templates')
+      .select('monthly_spend_cap_micros')
+      .where('id', '=', template.id)
+      .executeTakeFirstOrThrow();
     const layer = await ctx.k
       .selectFrom('data_layers')
       .select('id')
@@ -218,6 +237,8 @@ export async function prepare(
       role_id: role.id,
       user_id: holder.userId,
       request_id: request.id,
+      monthly_quota: QUOTA,
+      template_spend_cap_micros: Number(capMicros.monthly_spend_cap_micros),
     };
     const coldTokenFiles: string[] = [];
     for (let run = 0; run < opts.coldRuns; run++) {
@@ -242,6 +263,7 @@ export async function prepare(
       outputNode,
       layerId: layer.id,
       masters,
+      session: holder.session,
       coldTokenFiles,
       databaseUrl: fresh.databaseUrl,
       cleanup: fresh.drop,
@@ -258,7 +280,15 @@ export async function prepare(
 /** `n` live keys of one template (rows as the approval writes them) and their signed tokens. */
 export async function insertKeys(
   ctx: Ctx,
-  t: { project_id: number; template_id: number; role_id: number; user_id: number; request_id: number },
+  t: {
+    project_id: number;
+    template_id: number;
+    role_id: number;
+    user_id: number;
+    request_id: number;
+    monthly_quota: number | null;
+    template_spend_cap_micros: number | null;
+  },
   n: number,
 ): Promise<string[]> {
   const now = ctx.clock.now();

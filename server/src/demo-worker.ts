@@ -30,7 +30,10 @@ export async function startDemoWorker(app: FastifyInstance, port: number): Promi
     csrfToken: session.csrf_token,
     // polling once a second: logged only when something goes wrong, not per request
     fetch: (input, init) =>
-      fetch(input, { ...init, headers: { ...(init?.headers as Record<string, string>), 'x-keyport-quiet': app.quietLogToken } }),
+      fetch(input, {
+        ...init,
+        headers: { ...(init?.headers as Record<string, string>), 'x-keyport-quiet': app.quietLogToken },
+      }),
     project: project.id,
     input: input.id,
     output: output.id,

@@ -7,6 +7,8 @@ export type KeyActor = Extract<Actor, { kind: 'key' }>;
 export interface MonthlyLimits {
   /** billed requests per UTC month; null = unlimited */
   readonly quota: number | null;
+  /** `quota` as the X-Quota-Limit header says it (built once, not per request) */
+  readonly quotaText: string | null;
   /** micro-units per UTC month; null = no cap */
   readonly capMicros: number | null;
   /** the lineage's first key */

@@ -7,6 +7,7 @@ import { AppError, forbidden, notFound } from '../errors.js';
 import { safeEqual } from '../lib/crypto.js';
 import { resolveSession } from '../modules/accounts/service.js';
 import { loadAccess } from './access.js';
+import { cookieValue } from './cookies.js';
 import type { KeyActor, KeyAuthenticator } from './key-auth.js';
 import { type Access, type Actor, can, type Permission } from './permissions.js';
 
@@ -85,7 +86,7 @@ export const authPlugin = fp(async (app: FastifyInstance) => {
           return done(new AppError('INVALID_KEY', 'Pass the API key in the Authorization header, never in the URL'));
       }
     }
-    const cookie = req.cookies?.[SESSION_COOKIE];
+    const cookie = cookieValue(req.headers.cookie, SESSION_COOKIE);
     if (!cookie) return done();
     sessionActor(app, req, cookie).then(
       (actor) => {

@@ -93,7 +93,8 @@ export function effectiveCap(k: {
 function limitsOf(row: KeyRow): MonthlyLimits | null {
   const capMicros = effectiveCap(row);
   if (row.monthly_quota === null && capMicros === null) return null;
-  return { quota: row.monthly_quota, capMicros, lineageId: row.lineage_id ?? row.id };
+  const quota = row.monthly_quota;
+  return { quota, quotaText: quota === null ? null : String(quota), capMicros, lineageId: row.lineage_id ?? row.id };
 }
 
 function reject(): never {

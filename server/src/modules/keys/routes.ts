@@ -1,4 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { KeyActor } from '../../auth/key-auth.js';
+import type { Access } from '../../auth/permissions.js';
 import { authorizePerson, requireActor, requireUser } from '../../auth/plugin.js';
 import { AppError } from '../../errors.js';
 import { errors, NoContent, OptionalReason, PROJECT_ERRORS } from '../../lib/http.js';
@@ -16,6 +18,11 @@ const ME_ERRORS = errors(400, 401, 403, 503);
 /** ... and for one key: 404 not mine, 409 revoked or expired. */
 const MY_KEY_ERRORS = errors(400, 401, 403, 404, 409, 503);
 
+function whoamiOf(actor: KeyActor, access: Access | null) {
+  if (!access) throw new AppError('INVALID_KEY', 'The API key is missing, invalid, expired or revoked');
+  return keys.whoami(actor, access);
+}
+
 const graceOf = (body: { grace_seconds?: number | undefined } | null) => body?.grace_seconds ?? DEFAULT_GRACE_SECONDS;
 
 export const keyRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -25,13 +32,13 @@ export const keyRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/auth/whoami',
     { schema: { tags, security: [{ apiKey: [] }], response: { 200: S.WhoAmI, ...KEY_ERRORS } } },
-    async (req) => {
+    // not async: with the key's role cached the answer needs no promise
+    (req) => {
       const actor = requireActor(req);
       if (actor.kind !== 'key')
         throw new AppError('INVALID_KEY', 'The API key is missing, invalid, expired or revoked');
-      const access = await app.keyAuth.access(actor, actor.projectId);
-      if (!access) throw new AppError('INVALID_KEY', 'The API key is missing, invalid, expired or revoked');
-      return keys.whoami(actor, access);
+      const access = app.keyAuth.access(actor, actor.projectId);
+      return access instanceof Promise ? access.then((a) => whoamiOf(actor, a)) : whoamiOf(actor, access);
     },
   );
 
@@ -47,7 +54,7 @@ export const keyRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (req) => {
       const { p, k } = req.params;
-      const access = await authorizePerson(req, p, 'project_manage');
+      const access = await authorizePerson(req, p, 'api_keys_manage');
       return keys.revokeKey(ctx, access, k, req.body?.reason);
     },
   );
@@ -66,7 +73,7 @@ export const keyRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (req) => {
       const { p, k } = req.params;
-      const access = await authorizePerson(req, p, 'project_manage');
+      const access = await authorizePerson(req, p, 'api_keys_manage');
       return keys.rollIssuedKey(ctx, access, k, graceOf(req.body));
     },
   );
@@ -84,7 +91,7 @@ export const keyRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (req, reply) => {
       const { p, k } = req.params;
-      const access = await authorizePerson(req, p, 'project_manage');
+      const access = await authorizePerson(req, p, 'api_keys_manage');
       await keys.setSpendCap(ctx, access.actor, { projectId: p }, k, req.body.monthly_spend_cap);
       return reply.code(204).send(null);
     },

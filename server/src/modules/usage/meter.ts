@@ -90,6 +90,12 @@ export interface MeterStats {
   lastFlushAt: number;
 }
 
+type Waiter = (err: null, arg: unknown) => void;
+
+function release(w: unknown[]): void {
+  for (let i = 0; i < w.length; i += 2) (w[i] as Waiter)(null, w[i + 1]);
+}
+
 const ADOPT_EVERY_MS = 60_000;
 const MAP_HOURS = 4_194_304; // 2^22 hours ≈ year 2448; keyId * 2^22 + hour stays below 2^53
 
@@ -99,7 +105,8 @@ export class UsageMeter {
   private activeRequests = 0;
   private activeSince = 0;
   private dirty: Bucket[] = [];
-  private waiting: (() => void)[] = [];
+  /** callback, argument, callback, argument … of the responses waiting for the journal */
+  private waiting: unknown[] = [];
   private tickScheduled = false;
   private readonly queue: Batch[] = [];
   private readonly journal: Journal | null;
@@ -226,10 +233,13 @@ export class UsageMeter {
     if (created && this.activeBuckets >= this.flushAtBuckets) this.nudge();
   }
 
-  /** Runs `cb` once every count recorded so far is in the journal (immediately without a journal). */
-  whenDurable(cb: () => void): void {
-    if (!this.tickScheduled) cb();
-    else this.waiting.push(cb);
+  /**
+   * Runs `cb(null, arg)` once every count recorded so far is in the journal (immediately without
+   * a journal). Callback and argument are queued as they are, so the hot path allocates no closure.
+   */
+  whenDurable<T>(cb: (err: null, arg: T) => void, arg?: T): void {
+    if (!this.tickScheduled) cb(null, arg as T);
+    else this.waiting.push(cb as Waiter, arg);
   }
 
   private readonly tick = (): void => {
@@ -239,16 +249,14 @@ export class UsageMeter {
     if (!w.length) return;
     this.waiting = [];
     if (durable) {
-      for (const cb of w) cb();
+      release(w);
       return;
     }
     // The journal could not take this tick's counts: make them durable in the database before the
     // responses leave. If the database fails too they stay in memory (retried by the flusher).
     void this.runRound(true)
       .catch(() => {})
-      .finally(() => {
-        for (const cb of w) cb();
-      });
+      .finally(() => release(w));
   };
 
   /** True while the journal cannot be written: new key requests are refused (503) until it can. */

@@ -1,8 +1,9 @@
 // Analytics of key requests, apart from billing: per key and UTC day, requests by outcome and by
 // operation (method and route template), and when each key was last used. Counted in memory on
-// the hot path (two Map increments), written every few seconds by additive upserts, so several
-// instances add up. A crash loses at most the last few seconds of these statistics, never a bill:
+// the hot path (a numeric Map key, an array slot, a Map increment), written every few seconds by
+// additive upserts, so several instances add up. A crash loses at most the last few seconds of these statistics, never a bill:
 // billing has its own journal (meter.ts).
+import { sql } from 'kysely';
 import type { Ctx } from '../../context.js';
 import { DAY_MS } from '../../lib/clock.js';
 
@@ -16,19 +17,22 @@ export function outcomeOf(status: number, refusal: '429_quota' | '429_cap' | '42
   return status < 500 ? '4xx' : '5xx';
 }
 
-interface Count {
+/** Per key and UTC day: requests by outcome (indexed like OUTCOMES) and by operation. */
+interface KeyDay {
   keyId: number;
   projectId: number;
   day: number;
-  value: string;
-  n: number;
+  outcomes: number[];
+  operations: Map<string, number>;
 }
 
 const CHUNK = 500;
+const DAYS = 131_072; // 2^17 days ≈ year 2328; keyId * 2^17 + day number stays below 2^53
+const outcomeIndex = new Map(OUTCOMES.map((o, i) => [o, i]));
 
 export class OutcomeCounter {
-  private outcomes = new Map<string, Count>();
-  private operations = new Map<string, Count>();
+  /** by keyId * DAYS + day number: numbers, so the hot path builds no string key */
+  private counts = new Map<number, KeyDay>();
   private lastUsed = new Map<number, number>();
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
@@ -39,10 +43,22 @@ export class OutcomeCounter {
   ) {}
 
   record(keyId: number, projectId: number, now: number, outcome: Outcome, operation: string): void {
-    const day = now - (now % DAY_MS);
-    bump(this.outcomes, keyId, projectId, day, outcome);
-    bump(this.operations, keyId, projectId, day, operation);
+    const dayNo = Math.floor(now / DAY_MS);
+    const c = this.entry(keyId, projectId, dayNo);
+    const i = outcomeIndex.get(outcome) as number;
+    c.outcomes[i] = (c.outcomes[i] as number) + 1;
+    c.operations.set(operation, (c.operations.get(operation) ?? 0) + 1);
     this.lastUsed.set(keyId, now);
+  }
+
+  private entry(keyId: number, projectId: number, dayNo: number): KeyDay {
+    const id = keyId * DAYS + dayNo;
+    let c = this.counts.get(id);
+    if (c === undefined) {
+      c = { keyId, projectId, day: dayNo * DAY_MS, outcomes: OUTCOMES.map(() => 0), operations: new Map() };
+      this.counts.set(id, c);
+    }
+    return c;
   }
 
   start(): void {
@@ -63,73 +79,73 @@ export class OutcomeCounter {
 
   private async write(): Promise<void> {
     if (this.lastUsed.size === 0) return;
-    const outcomes = this.outcomes;
-    const operations = this.operations;
+    const counts = this.counts;
     const lastUsed = this.lastUsed;
-    this.outcomes = new Map();
-    this.operations = new Map();
+    this.counts = new Map();
     this.lastUsed = new Map();
+    const outcomeRows: { key_id: number; project_id: number; day: number; outcome: string; requests: number }[] = [];
+    const operationRows: { key_id: number; project_id: number; day: number; operation: string; requests: number }[] =
+      [];
+    for (const c of counts.values()) {
+      const base = { key_id: c.keyId, project_id: c.projectId, day: c.day };
+      c.outcomes.forEach((n, i) => {
+        if (n > 0) outcomeRows.push({ ...base, outcome: OUTCOMES[i] as Outcome, requests: n });
+      });
+      for (const [operation, n] of c.operations) operationRows.push({ ...base, operation, requests: n });
+    }
     try {
       await this.ctx.k.transaction().execute(async (trx) => {
-        const o = [...outcomes.values()];
-        for (let i = 0; i < o.length; i += CHUNK)
+        for (let i = 0; i < outcomeRows.length; i += CHUNK)
           await trx
             .insertInto('usage_key_outcomes')
-            .values(
-              o.slice(i, i + CHUNK).map((c) => ({
-                key_id: c.keyId,
-                project_id: c.projectId,
-                day: c.day,
-                outcome: c.value,
-                requests: c.n,
-              })),
-            )
+            .values(outcomeRows.slice(i, i + CHUNK))
             .onConflict((oc) =>
               oc.columns(['key_id', 'day', 'outcome']).doUpdateSet((eb) => ({
                 requests: eb('usage_key_outcomes.requests', '+', eb.ref('excluded.requests')),
               })),
             )
             .execute();
-        const p = [...operations.values()];
-        for (let i = 0; i < p.length; i += CHUNK)
+        for (let i = 0; i < operationRows.length; i += CHUNK)
           await trx
             .insertInto('usage_key_operations')
-            .values(
-              p.slice(i, i + CHUNK).map((c) => ({
-                key_id: c.keyId,
-                project_id: c.projectId,
-                day: c.day,
-                operation: c.value,
-                requests: c.n,
-              })),
-            )
+            .values(operationRows.slice(i, i + CHUNK))
             .onConflict((oc) =>
               oc.columns(['key_id', 'day', 'operation']).doUpdateSet((eb) => ({
                 requests: eb('usage_key_operations.requests', '+', eb.ref('excluded.requests')),
               })),
             )
             .execute();
-        // last_used_at only moves forward (another instance may have written a later time)
-        for (const [keyId, at] of lastUsed)
+        // last_used_at only moves forward (another instance may have written a later time); one
+        // statement per chunk of keys, not one per key
+        const used = [...lastUsed];
+        for (let i = 0; i < used.length; i += CHUNK) {
+          const part = used.slice(i, i + CHUNK);
+          const at = sql<number>`CASE id ${sql.join(
+            part.map(([id, t]) => sql`WHEN ${id} THEN CAST(${t} AS BIGINT)`),
+            sql` `,
+          )} END`;
           await trx
             .updateTable('api_keys')
             .set({ last_used_at: at })
-            .where('id', '=', keyId)
+            .where(
+              'id',
+              'in',
+              part.map(([id]) => id),
+            )
             .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', at)]))
             .execute();
+        }
       });
     } catch (err) {
-      for (const c of outcomes.values()) bump(this.outcomes, c.keyId, c.projectId, c.day, c.value, c.n);
-      for (const c of operations.values()) bump(this.operations, c.keyId, c.projectId, c.day, c.value, c.n);
+      for (const c of counts.values()) {
+        const into = this.entry(c.keyId, c.projectId, c.day / DAY_MS);
+        c.outcomes.forEach((n, i) => {
+          into.outcomes[i] = (into.outcomes[i] as number) + n;
+        });
+        for (const [op, n] of c.operations) into.operations.set(op, (into.operations.get(op) ?? 0) + n);
+      }
       for (const [k, at] of lastUsed) if ((this.lastUsed.get(k) ?? 0) < at) this.lastUsed.set(k, at);
       throw err;
     }
   }
-}
-
-function bump(m: Map<string, Count>, keyId: number, projectId: number, day: number, value: string, n = 1): void {
-  const id = `${keyId}|${day}|${value}`;
-  const c = m.get(id);
-  if (c !== undefined) c.n += n;
-  else m.set(id, { keyId, projectId, day, value, n });
 }

@@ -4,7 +4,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { Counter, Gauge, Histogram } from 'prom-client';
+import type { MonthlyLimits } from '../../auth/key-auth.js';
 import { AppError } from '../../errors.js';
+import type { Clock } from '../../lib/clock.js';
 import { formatMoney } from '../../lib/money.js';
 import { UsageAlerts } from './alerts.js';
 import { isBilled, UsageMeter } from './meter.js';
@@ -32,13 +34,66 @@ const meteringUnavailable = () =>
     'Usage metering cannot record requests right now (its journal is not writable); retry shortly',
   );
 
+/** method -> route template -> "METHOD template": the same string each time, built once */
+const operationNames = new Map<string, Map<string, string>>();
+
 /** The operation a key request called: method and route template (ids never enter the statistics). */
-const operationOf = (req: FastifyRequest): string => `${req.method} ${req.routeOptions.url ?? '(no route)'}`;
+function operationOf(req: FastifyRequest): string {
+  const url = req.routeOptions.url ?? '(no route)';
+  let byUrl = operationNames.get(req.method);
+  if (byUrl === undefined) {
+    byUrl = new Map();
+    operationNames.set(req.method, byUrl);
+  }
+  let name = byUrl.get(url);
+  if (name === undefined) {
+    name = `${req.method} ${url}`;
+    byUrl.set(url, name);
+  }
+  return name;
+}
 
 /** Seconds until the next UTC month, when a used-up quota starts again. */
 function secondsToNextMonth(now: number): number {
   const d = new Date(now);
   return Math.max(1, Math.ceil((Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1) - now) / 1000));
+}
+
+/** The quota/cap answer for an admitted or refused key request (a function, not a closure per request). */
+function admitted(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  done: (err?: Error) => void,
+  limits: MonthlyLimits,
+  left: number,
+  clock: Clock,
+): void {
+  const limit = limits.quota;
+  if (limit !== null) {
+    reply.header('x-quota-limit', limits.quotaText as string);
+    reply.header('x-quota-remaining', String(Math.max(0, left === NO_QUOTA ? limit : left)));
+  }
+  if (left >= 0) {
+    req.quotaHeld = true;
+    done();
+    return;
+  }
+  reply.header('retry-after', String(secondsToNextMonth(clock.now())));
+  if (left === CAP_REACHED) {
+    req.keyRefusal = '429_cap';
+    done(
+      new AppError('SPEND_CAP_REACHED', 'This API key has reached its monthly spend cap', {
+        monthly_spend_cap: formatMoney(limits.capMicros ?? 0),
+      }),
+    );
+    return;
+  }
+  req.keyRefusal = '429_quota';
+  done(
+    new AppError('QUOTA_EXCEEDED', `This API key has used its monthly quota of ${limit} requests`, {
+      monthly_quota: limit,
+    }),
+  );
 }
 
 export const usagePlugin = fp(
@@ -72,38 +127,15 @@ export const usagePlugin = fp(
       }
       const limits = app.keyAuth.monthlyLimits(a.keyId);
       if (limits === null) return done();
-      const { quota: limit } = limits;
-      const admitted = (left: number) => {
-        if (limit !== null) {
-          reply.header('x-quota-limit', String(limit));
-          reply.header('x-quota-remaining', String(Math.max(0, left === NO_QUOTA ? limit : left)));
-        }
-        if (left >= 0) {
-          req.quotaHeld = true;
-          return done();
-        }
-        reply.header('retry-after', String(secondsToNextMonth(clock.now())));
-        if (left === CAP_REACHED) {
-          req.keyRefusal = '429_cap';
-          return done(
-            new AppError('SPEND_CAP_REACHED', 'This API key has reached its monthly spend cap', {
-              monthly_spend_cap: formatMoney(limits.capMicros ?? 0),
-            }),
-          );
-        }
-        req.keyRefusal = '429_quota';
-        done(
-          new AppError('QUOTA_EXCEEDED', `This API key has used its monthly quota of ${limit} requests`, {
-            monthly_quota: limit,
-          }),
-        );
-      };
       const r = quota.admit(a.keyId, limits, a.priceMicros);
-      if (typeof r === 'number') return admitted(r);
-      r.then(admitted, () => {
-        reply.header('retry-after', '1');
-        done(new AppError('UNAVAILABLE', 'The quota of this API key cannot be checked right now; retry shortly'));
-      });
+      if (typeof r === 'number') return admitted(req, reply, done, limits, r, clock);
+      r.then(
+        (left) => admitted(req, reply, done, limits, left, clock),
+        () => {
+          reply.header('retry-after', '1');
+          done(new AppError('UNAVAILABLE', 'The quota of this API key cannot be checked right now; retry shortly'));
+        },
+      );
     });
 
     app.addHook(
@@ -116,21 +148,16 @@ export const usagePlugin = fp(
           done(null, payload);
           return;
         }
-        outcomes.record(
-          a.keyId,
-          a.projectId,
-          clock.now(),
-          outcomeOf(reply.statusCode, req.keyRefusal),
-          operationOf(req),
-        );
+        const now = clock.now();
+        outcomes.record(a.keyId, a.projectId, now, outcomeOf(reply.statusCode, req.keyRefusal), operationOf(req));
         if (!isBilled(reply.statusCode)) {
           if (req.quotaHeld) quota.release(a.keyId, a.priceMicros);
           meter.stats.unbilled += 1;
           done(null, payload);
           return;
         }
-        meter.record(a, clock.now());
-        meter.whenDurable(() => done(null, payload));
+        meter.record(a, now);
+        meter.whenDurable(done, payload);
       },
     );
 

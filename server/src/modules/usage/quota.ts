@@ -34,6 +34,12 @@ interface Entry {
   usedAt: number;
 }
 
+interface LoadBatch {
+  month: number;
+  entries: Map<number, Entry>;
+  done: Promise<void>;
+}
+
 export const REFRESH_MS = 10_000;
 /** admit() answers: the month's quota is used up / the request would take the cost above the cap */
 export const QUOTA_EXCEEDED = -1;
@@ -92,6 +98,10 @@ export class QuotaTracker {
   /** key -> lineage, for the keys admitted here (committed batches name keys) */
   private readonly lineageOf = new Map<number, number>();
   private lastRefresh = 0;
+  private monthStart = 0;
+  private monthEnd = 0;
+  /** lineages first seen in this event-loop turn, read in one query at its end */
+  private loading: LoadBatch | null = null;
 
   /** set by the alerts module */
   onThreshold: ThresholdListener | null = null;
@@ -114,7 +124,7 @@ export class QuotaTracker {
   admit(keyId: number, limits: MonthlyLimits, price: number): number | Promise<number> {
     const { lineageId } = limits;
     const now = this.clock.now();
-    const month = monthOf(now);
+    const month = this.monthAt(now);
     if (this.lineageOf.get(keyId) !== lineageId) this.lineageOf.set(keyId, lineageId);
     let e = this.entries.get(lineageId);
     if (e === undefined || e.month !== month) {
@@ -129,18 +139,7 @@ export class QuotaTracker {
         loading: null,
         usedAt: now,
       };
-      fresh.loading = monthCounts(this.k, [lineageId], month).then(
-        (counts) => {
-          fresh.db = counts.get(lineageId)?.requests ?? 0;
-          fresh.dbCost = counts.get(lineageId)?.cost ?? 0;
-          fresh.loading = null;
-        },
-        (err) => {
-          // unknown count: do not admit on a guess; the next request tries again
-          if (this.entries.get(lineageId) === fresh) this.entries.delete(lineageId);
-          throw err;
-        },
-      );
+      fresh.loading = this.load(lineageId, fresh);
       this.entries.set(lineageId, fresh);
       e = fresh;
     }
@@ -148,6 +147,50 @@ export class QuotaTracker {
     entry.usedAt = now;
     if (entry.loading) return entry.loading.then(() => this.reserve(keyId, entry, limits, price));
     return this.reserve(keyId, entry, limits, price);
+  }
+
+  /** monthOf(now), recomputed only when `now` leaves the month of the previous call */
+  private monthAt(now: number): number {
+    if (now < this.monthStart || now >= this.monthEnd) {
+      this.monthStart = monthOf(now);
+      const d = new Date(this.monthStart);
+      this.monthEnd = Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
+    }
+    return this.monthStart;
+  }
+
+  /**
+   * Reads a lineage's month counts together with every other lineage first seen in the same
+   * event-loop turn: many new keys at once (a fleet starting up) cost one query, not one each.
+   */
+  private load(lineageId: number, fresh: Entry): Promise<void> {
+    let batch = this.loading;
+    if (batch === null || batch.month !== fresh.month) {
+      const b: LoadBatch = { month: fresh.month, entries: new Map(), done: Promise.resolve() };
+      b.done = new Promise<void>((resolve) => setImmediate(resolve))
+        .then(() => {
+          if (this.loading === b) this.loading = null;
+          return monthCounts(this.k, [...b.entries.keys()], b.month);
+        })
+        .then(
+          (counts) => {
+            for (const [id, e] of b.entries) {
+              e.db = counts.get(id)?.requests ?? 0;
+              e.dbCost = counts.get(id)?.cost ?? 0;
+              e.loading = null;
+            }
+          },
+          (err) => {
+            // unknown count: do not admit on a guess; the next request tries again
+            for (const [id, e] of b.entries) if (this.entries.get(id) === e) this.entries.delete(id);
+            throw err;
+          },
+        );
+      this.loading = b;
+      batch = b;
+    }
+    batch.entries.set(lineageId, fresh);
+    return batch.done;
   }
 
   private reserve(keyId: number, e: Entry, limits: MonthlyLimits, price: number): number {
@@ -161,8 +204,12 @@ export class QuotaTracker {
       e.pendingCost += price;
       answer = quota === null ? NO_QUOTA : quota - used - 1;
     }
+    // every threshold needs at least 80 % of a limit (or a refusal by the cap): below that, nothing to check
+    const near =
+      (quota !== null && (e.db + e.pending) * 5 >= quota * 4) ||
+      (capMicros !== null && ((e.dbCost + e.pendingCost) * 5 >= capMicros * 4 || answer === CAP_REACHED));
     const applicable = (quota !== null ? QUOTA_ALERTS : 0) | (capMicros !== null ? CAP_ALERTS : 0);
-    if (this.onThreshold !== null && (e.alerted & applicable) !== applicable)
+    if (near && this.onThreshold !== null && (e.alerted & applicable) !== applicable)
       this.checkThresholds(keyId, e, limits, answer);
     return answer;
   }
