@@ -1,5 +1,5 @@
 // Keyport data-plane client: the TypeScript counterpart of the Python `rndflow.server.ServerProxy`.
-// Same routes, same wire format (SPEC §5): `<server>/api/...`, `Authorization: Bearer <key>`,
+// Same routes, same wire format: `<server>/api/...`, `Authorization: Bearer <key>`,
 // JSON bodies, raw transfers of file bytes through signed URLs without any auth header.
 import { createHash } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';

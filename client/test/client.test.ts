@@ -272,7 +272,9 @@ describe('a rolled key', () => {
     // what a runner hands the job: the node's secrets as environment
     const jobEnv = async () => {
       const view = (await holder.get(`/api/projects/${mine.projectId}/nodes/${mine.compute}/secrets`)).json();
-      return Object.fromEntries(Object.entries(view as Record<string, string>).map(([k, v]) => [`RNDFLOW_SECRET_${k}`, v]));
+      return Object.fromEntries(
+        Object.entries(view as Record<string, string>).map(([k, v]) => [`RNDFLOW_SECRET_${k}`, v]),
+      );
     };
     const before = KeyportClient.fromSecrets(await jobEnv(), 'calc', { server });
     expect(await before.getLastDataLayer()).toBeGreaterThan(0);

@@ -2,15 +2,21 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import cookie from '@fastify/cookie';
 import rateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyServerOptions,
+  LogController,
+} from 'fastify';
 import { Registry } from 'prom-client';
 import { Type } from 'typebox';
+import { cookiePlugin } from './auth/cookies.js';
 import type { KeyAuthenticator } from './auth/key-auth.js';
 import { keyRateLimitPlugin } from './auth/key-rate-limit.js';
 import { authPlugin } from './auth/plugin.js';
@@ -18,25 +24,26 @@ import type { Config } from './config.js';
 import type { Ctx, Logger } from './context.js';
 import type { Db } from './db/dialect.js';
 import { isDatabaseUnavailable, uniqueViolation } from './db/errors.js';
-import { AppError, errorBody } from './errors.js';
+import { AppError, errorBody, type ValidationIssue, validationError } from './errors.js';
 import { type Clock, systemClock } from './lib/clock.js';
-import { safeEqual } from './lib/crypto.js';
+import { randomToken, safeEqual } from './lib/crypto.js';
 import { EventBus } from './lib/events.js';
 import { ErrorResponse, errors, NAME_TEXT_PATTERN } from './lib/http.js';
 import { registerInputGuards } from './lib/input-guards.js';
 import type { MasterKey } from './lib/master-key.js';
+import { relaxDefaults } from './lib/openapi.js';
 import { PgEventTransport } from './lib/pg-events.js';
 import { sharedRateLimitStore } from './lib/shared-rate-limit.js';
 import { validatorCompiler } from './lib/validation.js';
 import { registerModules } from './modules/index.js';
 import { KeyDirectory } from './modules/keys/authenticator.js';
-import { randomToken } from './lib/crypto.js';
 import { KeyReminders } from './modules/keys/reminders.js';
 import { jwksRoute } from './modules/keys/routes.js';
 import { SigningKeys } from './modules/keys/signing.js';
 import { OutboxSender } from './modules/notifications/mailer.js';
 import { ObjectCollector } from './modules/objects/gc.js';
 import { objectStores } from './modules/objects/stores/index.js';
+import { ApprovalJobs } from './modules/requests/jobs.js';
 import { usagePlugin } from './modules/usage/plugin.js';
 import { WebhookSender } from './modules/webhooks/sender.js';
 
@@ -61,6 +68,8 @@ declare module 'fastify' {
     ctx: Ctx;
     metrics: Registry;
     reminders: KeyReminders;
+    /** request expiry and the daily request digest (tests stop its timer and drive tick()) */
+    approvalJobs: ApprovalJobs;
     /** header value (x-keyport-quiet) that keeps a request out of the request log */
     quietLogToken: string;
     /** the webhook delivery worker (tests stop its timer and drive tick() themselves) */
@@ -96,20 +105,79 @@ export function loggerOptions(level: string, stream?: NodeJS.WritableStream): Fa
   } as unknown as FastifyServerOptions['logger'];
 }
 
+type Bindings = Record<string, unknown>;
+type ChildLoggerOptions = { level?: string; serializers?: unknown };
+/** pino's logger, as Fastify hands it to the child logger factory */
+type Log = FastifyBaseLogger & { isLevelEnabled(level: string): boolean; bindings(): Bindings };
+const LOG_METHODS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
+
+/**
+ * A request's logger, made into a pino child (bindings serialised: reqId) only when it first
+ * writes a line. Most requests write none, so most never pay for the child.
+ */
+class LazyRequestLogger {
+  private made: Log | null = null;
+  constructor(
+    private readonly parent: Log,
+    private readonly own: Bindings,
+  ) {}
+  get real(): Log {
+    if (this.made === null) this.made = this.parent.child(this.own) as Log;
+    return this.made;
+  }
+  get level(): string {
+    return this.made?.level ?? this.parent.level;
+  }
+  set level(level: string) {
+    this.real.level = level;
+  }
+  isLevelEnabled(level: string): boolean {
+    return (this.made ?? this.parent).isLevelEnabled(level);
+  }
+  child(bindings: Bindings, options?: ChildLoggerOptions): Log {
+    return this.real.child(bindings, options as never) as Log;
+  }
+  bindings(): Bindings {
+    return this.made?.bindings() ?? { ...this.parent.bindings(), ...this.own };
+  }
+  silent(): void {}
+}
+for (const m of LOG_METHODS) {
+  Object.defineProperty(LazyRequestLogger.prototype, m, {
+    value(this: LazyRequestLogger, ...args: unknown[]) {
+      if (this.isLevelEnabled(m)) (this.real[m] as (...a: unknown[]) => void)(...args);
+    },
+  });
+}
+
+function lazyChildLogger(logger: Log, bindings: Bindings, opts: ChildLoggerOptions): Log {
+  // a route's own level or serializers, or no pino (logging off): a real child at once
+  if (opts.level !== undefined || opts.serializers !== undefined || typeof logger.isLevelEnabled !== 'function')
+    return logger.child(bindings, opts as never) as Log;
+  return new LazyRequestLogger(logger, bindings) as unknown as Log;
+}
+
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { config, db } = deps;
   // In-process pollers (the demo worker) carry this to keep their once-a-second requests out of the
   // request log; unguessable, so no outside caller can hide its requests from the log with it.
   const quietLogToken = randomToken(16);
+  let infoEnabled = true;
   const app = Fastify({
     logger: deps.logger ?? loggerOptions(config.logLevel),
-    disableRequestLogging: (req: { headers: Record<string, unknown> }) => req.headers['x-keyport-quiet'] === quietLogToken,
+    // Below info the per-request lines are never written: say so up front, so Fastify does not
+    // build their arguments for every request.
+    logController: new LogController({
+      disableRequestLogging: (req) => !infoEnabled || req.headers['x-keyport-quiet'] === quietLogToken,
+    }),
+    childLoggerFactory: lazyChildLogger as never,
     bodyLimit: config.bodyLimitBytes,
     trustProxy: config.trustProxy,
     // Node's own limit; a 1 MB Authorization header is refused before any of our code runs.
     routerOptions: { maxParamLength: 200 },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  infoEnabled = (app.log as Partial<Log>).isLevelEnabled?.('info') ?? true;
   const base = {
     config,
     db,
@@ -149,6 +217,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   reminders.start();
   app.decorate('reminders', reminders);
   app.addHook('onClose', () => reminders.stop());
+  const approvalJobs = new ApprovalJobs(ctx, deps.reminderIntervalMs);
+  approvalJobs.start();
+  app.decorate('approvalJobs', approvalJobs);
+  app.addHook('onClose', () => approvalJobs.stop());
   const webhooks = new WebhookSender(ctx);
   webhooks.start();
   app.decorate('webhooks', webhooks);
@@ -158,27 +230,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (err instanceof AppError) return reply.code(err.status).send(errorBody(err));
     const fe = err as FastifyError;
     if (fe.validation) {
-      const first = fe.validation[0] as { instancePath?: string; params?: { pattern?: string } } | undefined;
-      if (first?.params?.pattern === NAME_TEXT_PATTERN) {
-        const field = (first.instancePath ?? '').replace(/^\//, '') || 'name';
-        return reply
-          .code(400)
-          .send(
-            errorBody(
-              new AppError('VALIDATION_FAILED', `${field} must not be blank or contain control characters`, { field }),
-            ),
-          );
-      }
+      const issue = fe.validation[0] as ValidationIssue | undefined;
       return reply
         .code(400)
-        .send(
-          errorBody(
-            new AppError(
-              'VALIDATION_FAILED',
-              `${fe.validationContext ?? 'input'} ${fe.message.replace(/^(body|querystring|params|headers)\s*/, '')}`,
-            ),
-          ),
-        );
+        .send(errorBody(validationError(issue, fe.validationContext, fe.message, NAME_TEXT_PATTERN)));
     }
     const mapped = mapFastifyError(fe);
     if (mapped) return reply.code(mapped.status).send(errorBody(mapped));
@@ -199,7 +254,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   app.addSchema(ErrorResponse); // referenced by every route's documented error answers
   registerInputGuards(app); // JSON depth bound, no NUL in JSON strings or URLs (lib/input-guards.ts)
-  await app.register(cookie);
+  await app.register(cookiePlugin); // session cookies, parsed only where read
   // before any plugin that adds routes, so every request carries the `actor` decoration
   await app.register(authPlugin);
   await app.register(rateLimit, {
@@ -212,6 +267,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(swagger, {
     // shared schemas keep their own names in components.schemas (ErrorResponse, not def-0)
     refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },
+    transformObject: (doc) => ('openapiObject' in doc ? relaxDefaults(doc.openapiObject) : doc.swaggerObject),
     openapi: {
       info: { title: 'Keyport API', version: '0.1.0', description: 'API keys for project platforms' },
       components: {

@@ -47,6 +47,8 @@ export interface Config {
   readonly webhookAllowHttp: boolean;
   /** Hosts (lower-case names or IP addresses) webhooks may reach even on loopback or private addresses. */
   readonly webhookAllowHosts: readonly string[];
+  /** Days a key request may wait for a decision before it expires. */
+  readonly requestTtlDays: number;
 }
 
 export type ObjectStoreName = 'db' | 'fs' | 's3';
@@ -207,5 +209,6 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     metricsToken,
     webhookAllowHttp: bool(env, 'KEYPORT_WEBHOOK_ALLOW_HTTP', false),
     webhookAllowHosts: hostList(env, 'KEYPORT_WEBHOOK_ALLOW_HOSTS'),
+    requestTtlDays: int(env, 'KEYPORT_REQUEST_TTL_DAYS', 14, 1, 3650),
   });
 }

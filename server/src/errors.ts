@@ -64,3 +64,56 @@ export interface ErrorBody {
 export function errorBody(err: AppError): ErrorBody {
   return { error: { code: err.code, message: err.message, ...(err.details ?? {}) } };
 }
+
+/** One complaint of the schema validator (ajv), as Fastify hands it over. */
+export interface ValidationIssue {
+  instancePath?: string;
+  keyword?: string;
+  params?: Record<string, unknown>;
+}
+
+/** Keywords whose `params.limit` is the bound the input broke (a UI words "at most {limit}" from it). */
+const LIMIT_KEYWORDS = new Set([
+  'maxLength',
+  'minLength',
+  'maximum',
+  'minimum',
+  'exclusiveMaximum',
+  'exclusiveMinimum',
+  'maxItems',
+  'minItems',
+]);
+
+/**
+ * A refused request as VALIDATION_FAILED. The message stays the validator's English (clients
+ * matched on it before); `field` (dotted path in the body, query or params), `keyword` (the JSON
+ * Schema keyword broken) and `limit` (its bound, where it has one) let a UI say it in its language.
+ */
+export function validationError(
+  issue: ValidationIssue | undefined,
+  context: string | undefined,
+  message: string,
+  namePattern: string,
+): AppError {
+  const params = issue?.params ?? {};
+  const missing =
+    issue?.keyword === 'required' && typeof params.missingProperty === 'string' ? params.missingProperty : '';
+  const path = [...(issue?.instancePath ?? '').split('/').filter(Boolean), ...(missing ? [missing] : [])].join('.');
+  const details: Record<string, unknown> = {};
+  if (path) details.field = path;
+  if (issue?.keyword) details.keyword = issue.keyword;
+  if (issue?.keyword && LIMIT_KEYWORDS.has(issue.keyword) && typeof params.limit === 'number')
+    details.limit = params.limit;
+  if (params.pattern === namePattern) {
+    const field = path || 'name';
+    return new AppError('VALIDATION_FAILED', `${field} must not be blank or contain control characters`, {
+      ...details,
+      field,
+    });
+  }
+  return new AppError(
+    'VALIDATION_FAILED',
+    `${context ?? 'input'} ${message.replace(/^(body|querystring|params|headers)\s*/, '')}`,
+    details,
+  );
+}

@@ -7,7 +7,7 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-describe('accounts (F13)', () => {
+describe('accounts', () => {
   it('signs up, reads /me, logs out, logs in again', async () => {
     const s = await signUp(t.app, 'Ann');
     const me = await s.get('/api/auth/me');

@@ -1,4 +1,4 @@
-// Audit log filters and CSV export over HTTP (F19): action (exact or prefix), actor, object and a
+// Audit log filters and CSV export over HTTP: action (exact or prefix), actor, object and a
 // time range each narrow the list exactly, keep paging, and the CSV holds the same entries.
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,4 +1,4 @@
-// Data plane for key holders (F11, F6): a key obtained through the lifecycle API works with the
+// Data plane for key holders: a key obtained through the lifecycle API works with the
 // rndflow ServerProxy calls, in the holder's personal layer, isolated from other holders.
 import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,4 +1,4 @@
-// Possession of file objects per data layer (F22): an object is held by the layers it was uploaded
+// Possession of file objects per data layer: an object is held by the layers it was uploaded
 // into, PUT …/objects/:sha256 answers null only for a layer that holds it, and a package may
 // reference only objects its own layer holds. Two key holders of one project cannot learn of, or
 // read, each other's files by their hash. Signed links are on the configured origin, whatever

@@ -1,4 +1,4 @@
-// Data plane (F11, SPEC §5) with signed-in users: layers, packages, master_id, search, objects,
+// Data plane with signed-in users: layers, packages, master_id, search, objects,
 // signed URLs. Key holders are covered in dataplane-keys.test.ts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { grant, pathOf, personalLayer, raw, sha, upload } from './dataplane-helpers.js';

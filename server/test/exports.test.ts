@@ -1,4 +1,4 @@
-// CSV exports over HTTP (F19): issued keys and usage per key per day parse back as RFC 4180 with
+// CSV exports over HTTP: issued keys and usage per key per day parse back as RFC 4180 with
 // a header, equal the JSON statistics to the micro-unit (UTC and a time zone), make formula-like
 // cells inert, list every key without paging, refuse bad periods, and need project_manage.
 import { randomBytes } from 'node:crypto';

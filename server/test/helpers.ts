@@ -245,6 +245,7 @@ const SNAPSHOT_TABLES = [
   'key_reminders',
   'webhook_endpoints',
   'webhook_deliveries',
+  'digest_claims',
 ] as const;
 
 /**

@@ -136,7 +136,7 @@ describe('expiry reminders', () => {
       const owner = await signUp(first.app, 'Owner');
       const holder = await signUp(first.app, 'Holder');
       const p = await makeProject(owner, 'Remind');
-      const key = await issueKey(first, owner, holder, {
+      await issueKey(first, owner, holder, {
         projectId: p.projectId,
         permissions: { project: ['project_view'] },
         lifetimeDays: 10,

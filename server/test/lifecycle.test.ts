@@ -29,7 +29,7 @@ afterAll(async () => {
   await stopSmtp(smtp);
 });
 
-describe('API key lifecycle (F1–F6)', () => {
+describe('API key lifecycle', () => {
   let owner: UserSession;
   let client: UserSession;
   let ids: Awaited<ReturnType<typeof makeProject>>;

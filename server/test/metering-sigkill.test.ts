@@ -1,4 +1,4 @@
-// SIGKILL under load (F8, SPEC §6): a real server process (src/main.ts) is killed while requests are
+// SIGKILL under load: a real server process (src/main.ts) is killed while requests are
 // in flight; the next start replays its journal. Every 200 the client received was journaled before
 // it was sent, so: successes ≤ counted ≤ successes + requests in flight at the kill.
 import { type ChildProcess, spawn } from 'node:child_process';

@@ -1,4 +1,4 @@
-// Metering through real HTTP (F8): exact counts and money under concurrency, the billing rule,
+// Metering through real HTTP: exact counts and money under concurrency, the billing rule,
 // a graceful restart under load, a database outage under load, and the Prometheus metrics.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatMoney, parseMoney } from '../src/lib/money.js';

@@ -2,13 +2,23 @@
 // error answers (the one ErrorResponse schema), so the UI and the client can take their types from it.
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeTestApp, type TestApp } from './helpers.js';
+import { makeTestApp, signUp, type TestApp } from './helpers.js';
 
 let t: TestApp;
 let doc: {
   paths: Record<
     string,
-    Record<string, { responses?: Record<string, { content?: Record<string, { schema?: unknown }> }> }>
+    Record<
+      string,
+      {
+        responses?: Record<string, { content?: Record<string, { schema?: unknown }> }>;
+        parameters?: { name: string; in: string; required?: boolean; schema?: { default?: unknown } }[];
+        requestBody?: {
+          required?: boolean;
+          content?: Record<string, { schema?: { type?: string; required?: string[] } }>;
+        };
+      }
+    >
   >;
   components?: { schemas?: Record<string, unknown> };
 };
@@ -65,5 +75,33 @@ describe('generated contract', () => {
     for (const file of CONTRACT_FILES) {
       expect(fs.readFileSync(file, 'utf8') === fresh, `${file} is out of date: run npm run contract`).toBe(true);
     }
+  });
+
+  it('asks only for what a caller must send: defaulted parameters and all-optional bodies are optional', async () => {
+    const overclaimed: string[] = [];
+    let relaxed = 0;
+    for (const [path, item] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(item)) {
+        if (!METHODS.includes(method)) continue;
+        for (const p of op.parameters ?? []) {
+          if (p.in !== 'query' || p.schema?.default === undefined) continue;
+          relaxed += 1;
+          if (p.required) overclaimed.push(`${method} ${path} ?${p.name}`);
+        }
+        const schema = op.requestBody?.content?.['application/json']?.schema;
+        if (schema?.type === 'object' && !schema.required?.length && op.requestBody?.required) {
+          overclaimed.push(`${method} ${path} body`);
+        }
+      }
+    }
+    expect(relaxed).toBeGreaterThan(10);
+    expect(overclaimed).toEqual([]);
+    // and the server agrees: a list without its paging parameters, a roll without a body
+    const user = await signUp(t.app, 'Caller');
+    const list = await user.get('/api/me/notifications');
+    expect(list.statusCode, list.body).toBe(200);
+    expect(list.json()).toMatchObject({ total: 0, items: [] });
+    const roll = await user.req('POST', '/api/me/api-keys/999999/roll');
+    expect(roll.json().error.code).toBe('NOT_FOUND'); // past validation: the key just is not there
   });
 });

@@ -11,7 +11,7 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-describe('projects (F12)', () => {
+describe('projects', () => {
   it('creates a project with an owner role holding every permission', async () => {
     const res = await owner.post('/api/projects', { name: 'Alpha', description: 'first' });
     expect(res.statusCode).toBe(201);
@@ -19,7 +19,8 @@ describe('projects (F12)', () => {
     expect(p).toMatchObject({ name: 'Alpha', description: 'first', owner_id: owner.user.id });
     const got = (await owner.get(`/api/projects/${p.id}`)).json();
     expect(got.permissions.project).toContain('project_manage');
-    expect(got.permissions.project).toHaveLength(12);
+    expect(got.permissions.project).toContain('api_keys_manage');
+    expect(got.permissions.project).toHaveLength(13);
     const roles = (await owner.get(`/api/projects/${p.id}/roles`)).json();
     expect(roles).toHaveLength(1);
     expect(roles[0]).toMatchObject({ name: 'owner', is_owner: true });

@@ -1,4 +1,4 @@
-// Monthly quota on a template (issue 10, API4): at most N billed requests per key per UTC month,
+// Monthly quota on a template (API4): at most N billed requests per key per UTC month,
 // then 429 QUOTA_EXCEEDED with Retry-After, not billed; concurrency cannot slip past it; template
 // edits apply to live keys at once; the count survives a restart and starts over next month.
 import { randomBytes } from 'node:crypto';

@@ -1,4 +1,4 @@
-// Throttles across instances (issue 10, API4/API6): on PostgreSQL the login and key-request limits
+// Throttles across instances (API4/API6): on PostgreSQL the login and key-request limits
 // are kept in the database, so two instances together allow what one allows. Keys are hashed.
 import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';

@@ -1,4 +1,4 @@
-// `KEYPORT_WORKERS=N npm start` (issue 8): N worker processes share one port on PostgreSQL; SQLite
+// `KEYPORT_WORKERS=N npm start`: N worker processes share one port on PostgreSQL; SQLite
 // refuses N > 1 with a clear message. The process test is PostgreSQL only (skipped on SQLite).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';

@@ -1,4 +1,4 @@
-// Background jobs with several instances on one PostgreSQL (issue 8): the outbox sender of every
+// Background jobs with several instances on one PostgreSQL: the outbox sender of every
 // instance competes for the same due mail; each message must go out exactly once.
 import type { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,4 +1,4 @@
-// Scale-out (SPEC §6, issue 8): three instances on one PostgreSQL schema, real HTTP on 127.0.0.1.
+// Scale-out: three instances on one PostgreSQL schema, real HTTP on 127.0.0.1.
 // Revocations and role changes must reach every instance within 1 s (p99) and never later than the
 // cache TTL; a lost LISTEN connection falls back to TTL polling, reconnects and flushes; usage from
 // all instances adds up exactly. PostgreSQL only (TEST_DATABASE_URL); skipped on SQLite.

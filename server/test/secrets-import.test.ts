@@ -1,4 +1,4 @@
-// Import a received API key with its info fields as secrets (F10), and what a runner gets.
+// Import a received API key with its info fields as secrets, and what a runner gets.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, makeProject, makeTestApp, signUp, snapshot, type TestApp, type UserSession } from './helpers.js';
 import { type IssuedKey, issueKey } from './keys-helpers.js';
@@ -38,7 +38,7 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-describe('import an API key as secrets (F10)', () => {
+describe('import an API key as secrets', () => {
   it('creates <prefix>_token and <prefix>_<field> with values and descriptions, in template order', async () => {
     const res = await importKey(client, C.projectId, { key_id: key.keyId, prefix: 'calc' });
     expect(res.statusCode).toBe(201);

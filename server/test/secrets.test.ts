@@ -1,4 +1,4 @@
-// Secrets API (F9): CRUD, validation, who sees values, reveal audit, runner view.
+// Secrets API: CRUD, validation, who sees values, reveal audit, runner view.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addMember, makeProject, makeTestApp, signUp, snapshot, type TestApp, type UserSession } from './helpers.js';
 
@@ -33,7 +33,7 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-describe('secrets CRUD (F9)', () => {
+describe('secrets CRUD', () => {
   it('creates variable and registry secrets and lists them without values', async () => {
     const v = await owner.post(base(), {
       name: 'DB_PASSWORD',

@@ -1,4 +1,4 @@
-// Shared by the security-*.test.ts files (issue 10): a tally of hostile cases, JWT forging
+// Shared by the security-*.test.ts files: a tally of hostile cases, JWT forging
 // helpers, a world of two projects with members and key holders, and an app serving a UI.
 import { generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
 import fs from 'node:fs';

@@ -1,4 +1,4 @@
-// Sessions and passwords (F23): a password change ends every other session, logout-all ends all
+// Sessions and passwords: a password change ends every other session, logout-all ends all
 // of them, wrong passwords slow down further attempts on the account whatever address they come
 // from (known and unknown emails alike, across instances), and expired sessions are purged.
 import { randomBytes } from 'node:crypto';

@@ -1,4 +1,4 @@
-// Disk full under the usage journal (issue 10, faults): a real tmpfs of a few KiB mounted on the
+// Disk full under the usage journal: a real tmpfs of a few KiB mounted on the
 // journal directory and filled up. Key requests whose counts cannot be journaled are made durable
 // in the database before their answers leave; new key requests are refused (503 UNAVAILABLE, not
 // billed) until the journal takes writes again; every 200 is billed exactly once.

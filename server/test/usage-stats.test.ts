@@ -1,4 +1,4 @@
-// Issued-keys statistics over HTTP (F7): periods, time zones, sorting, paging, exact money,
+// Issued-keys statistics over HTTP: periods, time zones, sorting, paging, exact money,
 // deleted templates, permissions, and rollups that always agree with the hourly buckets.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -253,6 +253,7 @@ describe('endpoints', () => {
       const anon = await t.app.inject({ method: method as 'GET', url, ...(body ? { payload: body } : {}) });
       expect(anon.statusCode).toBe(401);
     }
+    expect(await snapshot(t.app), 'refused attempts change nothing').toEqual(before);
     // another project's endpoint, asked for under a project I manage: not found
     const theirs = (await makeProject(outsider, 'Theirs')).projectId;
     const foreign = await outsider.post(hooks(theirs), { url: `${rx.base}/theirs`, events: ['key.approved'] });

@@ -136,3 +136,22 @@ export async function navItems(page) {
   const ids = await page.locator('[data-testid^="nav-"]').evaluateAll((els) => els.map((e) => e.dataset.testid));
   return ids.map((id) => id.replace(/^nav-/, ''));
 }
+
+/** A JSON call of the signed-in page's session (CSRF header included); throws on an error answer. */
+export async function api(page, method, path, body) {
+  return page.evaluate(
+    async ({ method, path, body }) => {
+      const me = await (await fetch('/api/auth/me')).json();
+      const send = body ?? (method === 'GET' ? undefined : {});
+      const r = await fetch(`/api${path}`, {
+        method,
+        headers: { 'content-type': 'application/json', 'x-csrf-token': me.csrf_token },
+        body: send === undefined ? undefined : JSON.stringify(send),
+      });
+      const text = await r.text();
+      if (!r.ok) throw new Error(`${method} ${path} -> ${r.status} ${text}`);
+      return text ? JSON.parse(text) : null;
+    },
+    { method, path, body },
+  );
+}

@@ -30,6 +30,7 @@ export {
   mdiFilterOff,
   mdiFolderKey,
   mdiFolderPlus,
+  mdiFolderSearch,
   mdiGauge,
   mdiGraphOutline,
   mdiInformation,

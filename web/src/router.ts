@@ -1,5 +1,6 @@
 import { createRouter, createWebHistory } from 'vue-router';
 import { useAuthStore } from './stores/auth.js';
+import { useUiStore } from './stores/ui.js';
 
 export const router = createRouter({
   history: createWebHistory(),
@@ -10,6 +11,7 @@ export const router = createRouter({
     { path: '/projects', name: 'projects', component: () => import('./pages/ProjectsPage.vue') },
     { path: '/invitations', name: 'invitations', component: () => import('./pages/InvitationsPage.vue') },
     { path: '/me/keys', name: 'my-keys', component: () => import('./pages/MyKeysPage.vue') },
+    { path: '/offering', name: 'offering', component: () => import('./pages/OfferingPage.vue') },
     {
       path: '/projects/:p(\\d+)',
       component: () => import('./pages/ProjectPage.vue'),
@@ -35,6 +37,8 @@ export const router = createRouter({
 });
 
 router.beforeEach(async (to) => {
+  // a slow network: the page's code and the session check show as progress, not a blank page
+  useUiStore().navigating = true;
   const auth = useAuthStore();
   await auth.ready();
   if (!to.meta.public && !auth.user)
@@ -42,3 +46,9 @@ router.beforeEach(async (to) => {
   if ((to.name === 'login' || to.name === 'signup') && auth.user) return { name: 'projects' };
   return true;
 });
+
+const settled = () => {
+  useUiStore().navigating = false;
+};
+router.afterEach(settled);
+router.onError(settled);

@@ -1,9 +1,12 @@
-// The permission model (SPEC §2) and the one check every route uses: can(access, permission, node?).
+// The permission model and the one check every route uses: can(access, permission, node?).
 
 export const PROJECT_PERMISSIONS = [
   'project_view',
   'project_edit',
   'project_manage',
+  // requests, issued keys, their statistics, rolls, revocations and spend caps; not roles,
+  // members or secrets (project_manage implies it)
+  'api_keys_manage',
   'graph_ui',
   'graph_view',
   'graph_edit',
@@ -56,8 +59,13 @@ export interface Access {
 
 const NODE_SET: ReadonlySet<string> = new Set(NODE_PERMISSIONS);
 
+/** Permissions that another one includes: a project manager manages its keys too. */
+const IMPLIED_BY: Partial<Record<Permission, Permission>> = { api_keys_manage: 'project_manage' };
+
 export function can(access: Access, permission: Permission, nodeId?: number): boolean {
   if (access.project.has(permission)) return true;
+  const wider = IMPLIED_BY[permission];
+  if (wider !== undefined && access.project.has(wider)) return true;
   if (nodeId === undefined || !NODE_SET.has(permission)) return false;
   return access.nodes.get(nodeId)?.has(permission) ?? false;
 }

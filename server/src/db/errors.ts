@@ -84,6 +84,11 @@ const UNIQUE_SUBJECT: Record<string, string> = {
   invitations: 'An invitation to this address is pending',
 };
 
+/** Unique indexes over expressions, by the table they guard (SQLite names only the index). */
+const UNIQUE_INDEX_TABLE: Record<string, string> = {
+  api_key_templates_name_ci: 'api_key_templates',
+};
+
 /**
  * A unique-constraint violation (SQLite SQLITE_CONSTRAINT_UNIQUE / PostgreSQL 23505), as the
  * message of the 409 it becomes; null for any other error. The services check names first; this
@@ -94,9 +99,12 @@ export function uniqueViolation(err: unknown): { code: 'NAME_TAKEN' | 'EMAIL_TAK
   const { code, message, table } = err as { code?: unknown; message?: unknown; table?: unknown };
   let name: string | undefined;
   if (code === '23505') name = typeof table === 'string' ? table : undefined;
-  else if (code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY')
-    name = typeof message === 'string' ? /failed: (\w+)\./.exec(message)?.[1] : undefined;
-  else return null;
+  else if (code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
+    // columns: "failed: secrets.project_id, secrets.name"; an expression index: "failed: index 'x'"
+    const text = typeof message === 'string' ? message : '';
+    const index = /failed: index '(\w+)'/.exec(text)?.[1];
+    name = index ? UNIQUE_INDEX_TABLE[index] : /failed: (\w+)\./.exec(text)?.[1];
+  } else return null;
   const subject = (name && UNIQUE_SUBJECT[name]) || 'This already exists';
   return { code: name === 'users' ? 'EMAIL_TAKEN' : 'NAME_TAKEN', message: subject };
 }

@@ -14,6 +14,8 @@ import { keyLineage } from './migrations/012_key_lineage.js';
 import { objectStores } from './migrations/013_object_stores.js';
 import { webhooks } from './migrations/014_webhooks.js';
 import { spendCaps } from './migrations/015_spend_caps.js';
+import { approvalWorkflow } from './migrations/016_approval_workflow.js';
+import { templateNameCi } from './migrations/017_template_name_ci.js';
 
 /** Migrations are factories of the dialect so one file can pick `serial` vs `autoincrement`, `bytea` vs `blob`. */
 export type MigrationFactory = (dialect: DialectName) => Migration;
@@ -33,6 +35,8 @@ const MIGRATIONS: Record<string, MigrationFactory> = {
   '013_object_stores': objectStores,
   '014_webhooks': webhooks,
   '015_spend_caps': spendCaps,
+  '016_approval_workflow': approvalWorkflow,
+  '017_template_name_ci': templateNameCi,
 };
 
 class StaticProvider implements MigrationProvider {

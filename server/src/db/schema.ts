@@ -28,6 +28,8 @@ export interface ProjectsTable {
   description: string;
   owner_id: number;
   created_at: number;
+  /** how managers get request mails: 'immediate', or one 'daily' digest (in-app stays immediate) */
+  request_mail: Generated<'immediate' | 'daily'>;
 }
 
 export interface NodesTable {
@@ -77,6 +79,14 @@ export interface ApiKeyTemplatesTable {
   monthly_quota: number | null;
   /** micro-units per key per UTC month, over the key's lineage; null = no cap */
   monthly_spend_cap_micros: number | null;
+  /** how requests are decided: by a manager, or approved at once by the template's rule */
+  approval: Generated<'manual' | 'auto'>;
+  /** JSON array of lower-case email domains the auto rule is limited to; [] = everyone */
+  auto_approve_email_domains: Generated<string>;
+  /** text a requester must accept; '' = none */
+  terms: Generated<string>;
+  /** JSON array of {name, label, required, max_length}: what a requester fills in */
+  request_fields: Generated<string>;
   created_at: number;
   updated_at: number;
 }
@@ -95,13 +105,19 @@ export interface KeyRequestsTable {
   project_id: number;
   template_id: number;
   user_id: number;
-  status: 'pending' | 'approved' | 'rejected' | 'cancelled';
+  status: 'pending' | 'approved' | 'rejected' | 'cancelled' | 'expired';
   reason: string | null;
   created_at: number;
   decided_at: number | null;
   decided_by: number | null;
   /** a renewal: the key whose approval rolls over to the new one */
   renews_key_id: number | null;
+  /** JSON object: the requester's values of the template's request fields */
+  fields: Generated<string>;
+  /** SHA-256 (hex) of the terms text the requester accepted; null: the template had no terms */
+  terms_hash: string | null;
+  /** set when a rule, not a person, decided: 'auto_approval' */
+  decided_by_rule: string | null;
 }
 
 export interface ApiKeysTable {
@@ -280,6 +296,10 @@ export interface NotificationsTable {
   params: string | null;
   created_at: number;
   read_at: number | null;
+  /** 1: the mail of this notice goes out in the recipient's daily digest */
+  mail_digest: Generated<number>;
+  /** when the digest holding it was written (null: not yet, or not a digest notice) */
+  digested_at: number | null;
 }
 
 export interface OutboxTable {
@@ -360,6 +380,14 @@ export interface Database {
   webhook_endpoints: WebhookEndpointsTable;
   webhook_deliveries: WebhookDeliveriesTable;
   webhook_attempts: WebhookAttemptsTable;
+  digest_claims: DigestClaimsTable;
+}
+
+/** A manager's daily request digest for one UTC day (epoch day number): written once. */
+export interface DigestClaimsTable {
+  user_id: number;
+  day: number;
+  created_at: number;
 }
 
 /** An 80 % / 100 % alert of a lineage's quota or spend cap in one UTC month: sent once. */

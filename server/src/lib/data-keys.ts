@@ -1,4 +1,4 @@
-// Envelope encryption for project secrets (SPEC F9).
+// Envelope encryption for project secrets.
 //
 //   master key (32 bytes, KEYPORT_MASTER_KEY or <dataDir>/master.key, never in the database)
 //     └─ wraps one random 32-byte data key per project       -> project_keys.wrapped_key

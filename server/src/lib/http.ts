@@ -31,6 +31,23 @@ export const ErrorResponse = Type.Object(
       {
         code: Type.String({ description: 'UPPER_SNAKE error code (server/src/errors.ts)' }),
         message: Type.String(),
+        field: Type.Optional(
+          Type.String({
+            description: 'VALIDATION_FAILED: the refused input, a dotted path (e.g. "name", "fields.0.name")',
+          }),
+        ),
+        keyword: Type.Optional(
+          Type.String({
+            description:
+              'VALIDATION_FAILED: what it broke: a JSON Schema keyword (maxLength, minLength, pattern, required, type, maximum…) or a rule of the server (reserved)',
+          }),
+        ),
+        limit: Type.Optional(
+          Type.Number({
+            description:
+              'the bound that was broken (VALIDATION_FAILED with maxLength, maximum…; a count limit): e.g. 100',
+          }),
+        ),
       },
       { additionalProperties: true },
     ),

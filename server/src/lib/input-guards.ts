@@ -1,4 +1,4 @@
-// Input guards in front of every route (issue 10, found by tests/fuzzing):
+// Input guards in front of every route (found by tests/fuzzing):
 // - JSON bodies go through Fastify's own parser (prototype-poisoning checks, body limit) plus a
 //   bound on nesting depth: JSON.parse copes with 50 000 levels, but JSON.stringify, validators
 //   and serializers recurse and overflow the stack on them (a 500).

@@ -1,4 +1,4 @@
-// Membership is an invitation (F23), in en and ru, with three people in their own browsers:
+// Membership is an invitation, in en and ru, with three people in their own browsers:
 // the owner invites a person with an account and an address without one (the same neutral
 // answer for both), sees them pending and cancels one; inviting a member again is refused at the
 // field. The invitee gets a notification, a badge and a banner, accepts on the Invitations page and

@@ -1,4 +1,4 @@
-// My keys (F16–F18), in en and ru, with an owner and a key holder in their own browsers. The owner
+// My keys, in en and ru, with an owner and a key holder in their own browsers. The owner
 // makes a template with a monthly quota and a spend cap (typed in the dialog, shown on the tile);
 // the holder gets a key, imports it as secrets into their own project (granted to a node) and uses
 // it. My keys (from the account menu) shows the key: project, status, requests and cost this month,
@@ -16,6 +16,7 @@
 // done with the API from the signed-in pages.
 import {
   accountMenu,
+  api,
   assert,
   createProject,
   fill,
@@ -71,25 +72,6 @@ const TEXT = {
 
 function esc(s) {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-/** A JSON call of the signed-in page's session (CSRF header included); throws on an error answer. */
-async function api(page, method, path, body) {
-  return page.evaluate(
-    async ({ method, path, body }) => {
-      const me = await (await fetch('/api/auth/me')).json();
-      const send = body ?? (method === 'GET' ? undefined : {});
-      const r = await fetch(`/api${path}`, {
-        method,
-        headers: { 'content-type': 'application/json', 'x-csrf-token': me.csrf_token },
-        body: send === undefined ? undefined : JSON.stringify(send),
-      });
-      const text = await r.text();
-      if (!r.ok) throw new Error(`${method} ${path} -> ${r.status} ${text}`);
-      return text ? JSON.parse(text) : null;
-    },
-    { method, path, body },
-  );
 }
 
 async function whoami(h, token) {

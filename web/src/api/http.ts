@@ -22,6 +22,8 @@ export class ApiError extends Error {
     readonly status: number,
     /** the input the server refused (`error.field` of a 400), to show the message at that field */
     readonly field?: string,
+    /** the rest of the error body (e.g. `keyword` and `limit` of a VALIDATION_FAILED) */
+    readonly details: Record<string, unknown> = {},
   ) {
     super(message);
   }
@@ -72,7 +74,9 @@ export function apiError(res: Response, data: unknown): ApiError {
   // a proxy in front of the server may answer without the contract's error body
   const err = (data as Partial<ErrorResponse> | null)?.error;
   const field = typeof err?.field === 'string' ? err.field : undefined;
-  return new ApiError(err?.code ?? `HTTP_${res.status}`, err?.message ?? res.statusText, res.status, field);
+  return new ApiError(err?.code ?? `HTTP_${res.status}`, err?.message ?? res.statusText, res.status, field, {
+    ...(err ?? {}),
+  });
 }
 
 /** The `{name}` parts of a contract path, e.g. `{p: 1, r: 2}` for `/projects/{p}/roles/{r}`. */

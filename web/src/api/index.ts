@@ -44,6 +44,9 @@ export const projects = {
   create: (name: string, description: string) => at('/projects').post({ name, description }),
   update: (p: Id, patch: Body<'/projects/{p}', 'patch'>) => at('/projects/{p}', { p }).patch(patch),
   remove: (p: Id) => at('/projects/{p}', { p }).delete(),
+  /** public projects with at least one API key template, by part of the name */
+  offering: (q: string, page: number, page_size: number) =>
+    at('/projects/offering').get({ ...(q.trim() ? { q: q.trim() } : {}), page, page_size }),
 };
 
 export const graph = {
@@ -93,7 +96,13 @@ export const templates = {
 
 export const keyRequests = {
   offers: (p: Id) => at('/projects/{p}/api-key-offers', { p }).get(),
-  request: (p: Id, t: Id) => at('/projects/{p}/api-key-templates/{t}/requests', { p, t }).post(),
+  /** answers `approved` (key issued) when the template's rule approves me at once, else `pending` */
+  request: (p: Id, t: Id, body: Body<'/projects/{p}/api-key-templates/{t}/requests', 'post'> = {}) =>
+    at('/projects/{p}/api-key-templates/{t}/requests', { p, t }).post(body),
+  /** how approvers get request mails: one per request, or a daily digest */
+  settings: (p: Id) => at('/projects/{p}/request-settings', { p }).get(),
+  updateSettings: (p: Id, request_mail: 'immediate' | 'daily') =>
+    at('/projects/{p}/request-settings', { p }).patch({ request_mail }),
   cancel: (p: Id, r: Id) => at('/projects/{p}/api-key-requests/{r}', { p, r }).delete(),
   list: async (p: Id, status: KeyRequestStatus = 'pending') =>
     (await at('/projects/{p}/api-key-requests', { p }).get({ status, page_size: 100 })).items,
@@ -107,6 +116,8 @@ export const issuedKeys = {
   /** requests per day of one key */
   usage: async (p: Id, k: Id, period: Period) =>
     (await at('/projects/{p}/issued-keys/{k}/usage', { p, k }).get({ ...period, granularity: 'day' })).items,
+  /** one key's requests by outcome and by operation (whole UTC days the period touches) */
+  breakdown: (p: Id, k: Id, period: Period) => at('/projects/{p}/issued-keys/{k}/breakdown', { p, k }).get(period),
   /** requests per day of all keys of the project */
   projectUsage: async (p: Id, period: Period) =>
     (await at('/projects/{p}/usage', { p }).get({ ...period, granularity: 'day' })).items,

@@ -30,6 +30,8 @@ export type Project = Ok<'/projects/{p}', 'get'>;
 /** A project as listed or created (no permissions). */
 export type ProjectSummary = Item<Ok<'/projects', 'get'>>;
 export type Permissions = Project['permissions'];
+/** A public project that offers API keys (owner by display name). */
+export type OfferingProject = Item<Ok<'/projects/offering', 'get'>>;
 export type GraphNode = Item<Ok<'/projects/{p}/nodes', 'get'>>;
 export type NodeKind = GraphNode['kind'];
 export type Link = Item<Ok<'/projects/{p}/links', 'get'>>;
@@ -63,6 +65,8 @@ export type KeyRequestStatus = KeyRequest['status'];
 // ---- issued keys and usage
 export type IssuedKeyPage = Ok<'/projects/{p}/issued-keys', 'get'>;
 export type IssuedKey = Item<IssuedKeyPage>;
+/** One key's requests by outcome and by operation in a period. */
+export type KeyBreakdown = Ok<'/projects/{p}/issued-keys/{k}/breakdown', 'get'>;
 export type IssuedQuery = Query<'/projects/{p}/issued-keys', 'get'>;
 export type Period = Pick<Query<'/projects/{p}/usage', 'get'>, 'from' | 'to' | 'tz'>;
 export type UsageSeries = Ok<'/projects/{p}/usage', 'get'>;

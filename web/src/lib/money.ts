@@ -17,3 +17,22 @@ export function formatMoney(
   const number = `${sign}${intGrouped}${point}${decimals}`;
   return currency ? `${number} ${currency}` : number;
 }
+
+/** The locale's decimal separator ("," in Russian). */
+export function decimalSeparator(locale: string): string {
+  return new Intl.NumberFormat(locale).formatToParts(1.5).find((p) => p.type === 'decimal')?.value ?? '.';
+}
+
+/**
+ * Decimal text as an editor shows it: the API's "0.01" with the locale's separator ("0,01"), no
+ * grouping and every digit kept, so what is shown is exactly what is stored.
+ */
+export function toLocaleDecimal(amount: string | null | undefined, locale: string): string {
+  if (amount === null || amount === undefined) return '';
+  return String(amount).replace('.', decimalSeparator(locale));
+}
+
+/** What a person typed in a decimal field, with "," or "." as the separator, as the API's text. */
+export function fromLocaleDecimal(text: string): string {
+  return text.trim().replace(/\s/g, '').replace(',', '.');
+}

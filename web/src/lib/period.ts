@@ -42,3 +42,36 @@ export function perDay(days: string[], points: { t: string; requests: number }[]
   }
   return days.map((day) => byDay.get(day) ?? 0);
 }
+
+export type PresetName = 'thisMonth' | 'lastMonth' | 'last7' | 'last30';
+export const PRESETS: readonly PresetName[] = ['thisMonth', 'lastMonth', 'last7', 'last30'];
+
+/** A named period of calendar days (inclusive), relative to `now`: "last 7 days" ends today. */
+export function presetPeriod(name: PresetName, now = new Date()): { from: string; to: string } {
+  const y = now.getFullYear();
+  const m = now.getMonth();
+  const daysBack = (n: number) => ({ from: ymd(new Date(y, m, now.getDate() - (n - 1))), to: ymd(now) });
+  switch (name) {
+    case 'thisMonth':
+      return currentMonth(now);
+    case 'lastMonth':
+      return { from: ymd(new Date(y, m - 1, 1)), to: ymd(new Date(y, m, 0)) };
+    case 'last7':
+      return daysBack(7);
+    case 'last30':
+      return daysBack(30);
+  }
+}
+
+/** The preset a period is, if any (the picker marks it). */
+export function presetOf(p: { from: string; to: string }, now = new Date()): PresetName | null {
+  return (
+    PRESETS.find((n) => {
+      const q = presetPeriod(n, now);
+      return q.from === p.from && q.to === p.to;
+    }) ?? null
+  );
+}
+
+/** The days of a period as local midnights: what a range date picker shows as selected. */
+export const datesOf = (from: string, to: string): Date[] => daysOf(from, to).map((day) => new Date(`${day}T00:00:00`));

@@ -1,4 +1,4 @@
-// The closed permission lists of SPEC §2: the server's own (a dependency-free module), so the UI
+// The closed permission lists: the server's own (a dependency-free module), so the UI
 // offers exactly what the API accepts. A public role may hold only the viewing ones.
 
 import {
@@ -36,3 +36,19 @@ export function addedPermissions(before: Permissions, next: Permissions) {
   }
   return { project, nodes, any: project.length > 0 || nodes.length > 0 };
 }
+
+/**
+ * Who may manage API keys (templates, requests, issued keys): project_manage implies it; a
+ * dedicated api_keys_manage, where the server has it, grants it alone.
+ */
+export const KEY_MANAGE_PERMISSIONS = ['project_manage', 'api_keys_manage'] as const;
+/** Who may manage the project itself: roles, members, audit, webhooks. */
+export const PROJECT_MANAGE_PERMISSIONS = ['project_manage'] as const;
+/** Who may see the Secrets page: its managers, and code editors whose jobs read secrets. */
+export const SECRETS_PERMISSIONS = ['project_manage', 'code_edit'] as const;
+
+type Can = (permission: string) => boolean;
+/** Any one of `perms`, by the caller's check (project-wide, or anywhere for node permissions). */
+export const canAny = (can: Can, perms: readonly string[]) => perms.some(can);
+export const canManageKeys = (can: Can) => canAny(can, KEY_MANAGE_PERMISSIONS);
+export const canManageProject = (can: Can) => canAny(can, PROJECT_MANAGE_PERMISSIONS);

@@ -1,4 +1,5 @@
 import 'vuetify/styles';
+import './buttons.css';
 import { createVuetify } from 'vuetify';
 import { aliases, mdi } from 'vuetify/iconsets/mdi-svg';
 import { en, ru } from 'vuetify/locale';
@@ -17,7 +18,6 @@ export const vuetify = createVuetify({
     },
   },
   defaults: {
-    VBtn: { style: 'text-transform: none; letter-spacing: normal' },
     VTextField: { variant: 'outlined', density: 'comfortable' },
     VTextarea: { variant: 'outlined', density: 'comfortable' },
     VSelect: { variant: 'outlined', density: 'comfortable' },

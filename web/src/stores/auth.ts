@@ -1,6 +1,7 @@
 import { defineStore } from 'pinia';
 import { ref } from 'vue';
 import { ApiError, auth as authApi, type Session, setCsrfToken, type User } from '../api/index.js';
+import { useMyKeysStore } from './myKeys.js';
 
 /** Set while this browser holds a session cookie (which scripts cannot read: httpOnly). */
 const HINT = 'keyport.session';
@@ -31,6 +32,7 @@ export const useAuthStore = defineStore('auth', () => {
 
   function forget() {
     user.value = null;
+    useMyKeysStore().clear();
     setCsrfToken('');
     localStorage.removeItem(HINT);
     loading = null;

@@ -2,6 +2,7 @@
 import { defineStore } from 'pinia';
 import { computed, ref } from 'vue';
 import { type GraphNode, graph, type Project, projects, type Role, roles as rolesApi } from '../api/index.js';
+import { canManageKeys as mayManageKeys } from '../lib/permissions.js';
 
 export const useProjectStore = defineStore('project', () => {
   const project = ref<Project | null>(null);
@@ -16,6 +17,8 @@ export const useProjectStore = defineStore('project', () => {
   const canAnywhere = (permission: string) =>
     can(permission) || Object.values(project.value?.permissions.nodes ?? {}).some((l) => l.includes(permission));
   const canManage = computed(() => can('project_manage'));
+  /** templates, requests and issued keys */
+  const canManageKeys = computed(() => mayManageKeys(can));
   const isOwner = computed(() => project.value?.is_owner === true);
   const currency = computed(() => project.value?.currency ?? '');
 
@@ -54,6 +57,7 @@ export const useProjectStore = defineStore('project', () => {
     can,
     canAnywhere,
     canManage,
+    canManageKeys,
     isOwner,
     currency,
     open,

@@ -43,6 +43,12 @@ export const useUiStore = defineStore('ui', () => {
   function dismiss(id: number) {
     toasts.value = toasts.value.filter((x) => x.id !== id);
   }
+  /** Drops queued errors once what they were about is settled (a sign-in that then worked). */
+  function clearErrors() {
+    toasts.value = toasts.value.filter((x) => x.color !== 'error');
+  }
+  /** A page is on its way (its code or the session check): the app bar shows progress. */
+  const navigating = ref(false);
 
-  return { toasts, refreshTick, refreshAll, success, info, error, dismiss };
+  return { toasts, refreshTick, refreshAll, success, info, error, dismiss, clearErrors, navigating };
 });

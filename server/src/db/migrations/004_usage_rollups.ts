@@ -1,4 +1,4 @@
-// Usage rollups (issue 5): per key per UTC day and month, per project per hour, so that statistics
+// Usage rollups: per key per UTC day and month, per project per hour, so that statistics
 // for a month read ~1 row per key instead of ~720. The flusher keeps them in the same transaction
 // as usage_buckets.
 import type { Kysely, Migration } from 'kysely';

@@ -1,4 +1,4 @@
-// Optional monthly quota on a template (issue 10): at most N billed requests per key per UTC month.
+// Optional monthly quota on a template: at most N billed requests per key per UTC month.
 // Keys carry a copy (like role_id) so the in-memory key directory knows it without a join; a
 // template edit updates its live keys and their updated_at in the same transaction.
 import type { Kysely, Migration } from 'kysely';

@@ -1,4 +1,4 @@
-// Accounts (F13): sign-up, login, sessions. Sessions are server-side; the cookie holds a random
+// Accounts: sign-up, login, sessions. Sessions are server-side; the cookie holds a random
 // token whose SHA-256 is stored, so a database leak does not leak live sessions. Wrong passwords
 // slow down further attempts on the account (login-failures.ts); expired sessions are purged on login.
 

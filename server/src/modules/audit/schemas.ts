@@ -1,4 +1,4 @@
-// Shapes of the audit log (F15) and its filters (F19).
+// Shapes of the audit log and its filters.
 import { type Static, Type } from 'typebox';
 import { IdParam, Instant, Nullable, Page, PagingQuery } from '../../lib/http.js';
 

@@ -1,5 +1,5 @@
-// Audit log (F15): one row per lifecycle event. Details never hold tokens or secret values.
-// Listing and export (F19) share one filtered query: action (exact, or a prefix ending in "."),
+// Audit log: one row per lifecycle event. Details never hold tokens or secret values.
+// Listing and export share one filtered query: action (exact, or a prefix ending in "."),
 // actor, object, and a [from, to) time range.
 import { sql } from 'kysely';
 import type { Access, Actor } from '../../auth/permissions.js';
@@ -17,8 +17,69 @@ export interface AuditEntry {
   details?: Record<string, unknown>;
 }
 
+/**
+ * The name of an entry's object as it is now, so the log reads "template Acme" rather than
+ * "template #4" and still does after a rename or delete. Keys are named by their template.
+ */
+async function objectName(q: Q, type: string, id: number): Promise<string | undefined> {
+  const one = async (p: Promise<{ name: string } | undefined>) => (await p)?.name;
+  switch (type) {
+    case 'template':
+      return one(q.selectFrom('api_key_templates').select('name').where('id', '=', id).executeTakeFirst());
+    case 'role':
+      return one(q.selectFrom('roles').select('name').where('id', '=', id).executeTakeFirst());
+    case 'node':
+      return one(q.selectFrom('nodes').select('name').where('id', '=', id).executeTakeFirst());
+    case 'secret':
+      return one(q.selectFrom('secrets').select('name').where('id', '=', id).executeTakeFirst());
+    case 'project':
+      return one(q.selectFrom('projects').select('name').where('id', '=', id).executeTakeFirst());
+    case 'user':
+      return one(q.selectFrom('users').select('name').where('id', '=', id).executeTakeFirst());
+    case 'api_key':
+      return one(
+        q
+          .selectFrom('api_keys as k')
+          .innerJoin('api_key_templates as t', 't.id', 'k.template_id')
+          .select('t.name')
+          .where('k.id', '=', id)
+          .executeTakeFirst(),
+      );
+    case 'key_request':
+      return one(
+        q
+          .selectFrom('key_requests as r')
+          .innerJoin('api_key_templates as t', 't.id', 'r.template_id')
+          .select('t.name')
+          .where('r.id', '=', id)
+          .executeTakeFirst(),
+      );
+    default:
+      return undefined;
+  }
+}
+
+/** Details with the object's name and, for a template field given by id, the field's name. */
+async function namedDetails(q: Q, entry: AuditEntry): Promise<Record<string, unknown>> {
+  const details = { ...(entry.details ?? {}) };
+  if (entry.object_id != null && typeof details.name !== 'string') {
+    const name = await objectName(q, entry.object_type, entry.object_id);
+    if (name !== undefined) details.name = name;
+  }
+  if (typeof details.field_id === 'number' && typeof details.field !== 'string') {
+    const f = await q
+      .selectFrom('template_fields')
+      .select('name')
+      .where('id', '=', details.field_id)
+      .executeTakeFirst();
+    if (f) details.field = f.name;
+  }
+  return details;
+}
+
 /** `actor` null: Keyport itself did it (a scheduled job), not a person or a key. */
 export async function audit(q: Q, ctx: Ctx, projectId: number, actor: Actor | null, entry: AuditEntry): Promise<void> {
+  const details = await namedDetails(q, entry);
   await q
     .insertInto('audit_log')
     .values({
@@ -28,7 +89,7 @@ export async function audit(q: Q, ctx: Ctx, projectId: number, actor: Actor | nu
       action: entry.action,
       object_type: entry.object_type,
       object_id: entry.object_id ?? null,
-      details: JSON.stringify(entry.details ?? {}),
+      details: JSON.stringify(details),
       created_at: ctx.clock.now(),
     })
     .execute();

@@ -4,6 +4,7 @@
 // however many instances run or restart. Keys already replaced by a roll are not reminded of.
 import type { Ctx } from '../../context.js';
 import { DAY_MS, toIso } from '../../lib/clock.js';
+import { PeriodicJob } from '../../lib/periodic.js';
 import { audit } from '../audit/service.js';
 import { notify, quoted } from '../notifications/service.js';
 import { emitWebhook } from '../webhooks/events.js';
@@ -14,32 +15,16 @@ const WINDOWS = [
 ] as const;
 const BATCH = 200;
 
-export class KeyReminders {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<number> | null = null;
-
+export class KeyReminders extends PeriodicJob<number> {
   constructor(
     private readonly ctx: Ctx,
-    private readonly intervalMs = 60_000,
-  ) {}
-
-  start(): void {
-    this.timer = setInterval(() => void this.tick().catch(() => {}), this.intervalMs);
-    this.timer.unref();
-  }
-
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    await this.running?.catch(() => {});
+    intervalMs = 60_000,
+  ) {
+    super(intervalMs);
   }
 
   /** One scan; answers how many reminders this instance sent. */
-  tick(): Promise<number> {
-    if (!this.running) this.running = this.sendDue().finally(() => (this.running = null));
-    return this.running;
-  }
-
-  private async sendDue(): Promise<number> {
+  protected async pass(): Promise<number> {
     const { k, clock } = this.ctx;
     let sent = 0;
     for (const w of WINDOWS) {

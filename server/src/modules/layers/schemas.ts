@@ -1,4 +1,4 @@
-// Shapes of data layers (SPEC §5): validation, types and OpenAPI in one.
+// Shapes of data layers: validation, types and OpenAPI in one.
 import { Type } from 'typebox';
 import { IdParam, Instant, Nullable } from '../../lib/http.js';
 

@@ -1,4 +1,4 @@
-// Data layers (SPEC §1, §5): isolated sets of packages of a project. Shared layers are visible to
+// Data layers: isolated sets of packages of a project. Shared layers are visible to
 // everyone who can view the project; a personal layer (created when a key request is approved)
 // only to its user and to project managers. An invisible layer answers 404, never 403.
 import { type Access, can } from '../../auth/permissions.js';

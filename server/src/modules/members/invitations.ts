@@ -1,4 +1,4 @@
-// Invitations (F23): adding someone to a project is an offer they accept. The answer to the
+// Invitations: adding someone to a project is an offer they accept. The answer to the
 // inviting manager is the same whether or not an account holds the address, so inviting cannot be
 // used to learn who has an account; the invitee sees the project only after accepting.
 import type { Selectable } from 'kysely';

@@ -1,4 +1,4 @@
-// Members and invitations (F12, F23). Membership is changed by people only, never by an API key.
+// Members and invitations. Membership is changed by people only, never by an API key.
 //   GET    /projects/:p/members                 names and roles (emails for managers only)
 //   PUT    /projects/:p/members/:user_id        {role_ids}: an existing member's roles ([] removes)
 //   POST   /projects/:p/members                 {email, role_ids}: invite (same answer for any address)

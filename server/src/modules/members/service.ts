@@ -1,4 +1,4 @@
-// Members (F12, F23): users holding roles in a project. People join by accepting an invitation
+// Members: users holding roles in a project. People join by accepting an invitation
 // (invitations.ts); managers change the roles of existing members here. Only an owner grants or
 // removes the owner role, and a project always keeps one owner.
 import { type Access, can } from '../../auth/permissions.js';

@@ -1,4 +1,4 @@
-// Nodes and links of a project graph (F12).
+// Nodes and links of a project graph.
 import type { Access } from '../../auth/permissions.js';
 import { parsePermissions } from '../../auth/permissions.js';
 import type { Ctx } from '../../context.js';

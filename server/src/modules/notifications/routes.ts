@@ -1,4 +1,4 @@
-// My notifications and my mail (F4): a signed-in person only.
+// My notifications and my mail: a signed-in person only.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { requireUser } from '../../auth/plugin.js';
 import { errors, PagingQuery, paging } from '../../lib/http.js';

@@ -1,4 +1,4 @@
-// Shapes of in-app notifications and the mail outbox view (F4).
+// Shapes of in-app notifications and the mail outbox view.
 import { Type } from 'typebox';
 import { IdParam, Instant, MaybeInstant, Nullable } from '../../lib/http.js';
 

@@ -1,4 +1,4 @@
-// Notifications (F4): an in-app notice and an email per recipient, written in the caller's
+// Notifications: an in-app notice and an email per recipient, written in the caller's
 // transaction (never lost with the event, never blocking it). Mail leaves through the outbox.
 import type { Ctx, Q } from '../../context.js';
 import { toIso } from '../../lib/clock.js';
@@ -26,9 +26,19 @@ export function quoted(text: string): string {
   return `"${text.replace(/"/g, "'").replace(/([a-z][a-z0-9+.-]*):\/\//gi, '$1[:]//')}"`;
 }
 
-export async function notify(q: Q, ctx: Ctx, userIds: number[], notice: Notice): Promise<void> {
+/**
+ * `digest`: the in-app notice now, its mail later in the recipients' daily digest (notifications/digest.ts).
+ */
+export async function notify(
+  q: Q,
+  ctx: Ctx,
+  userIds: number[],
+  notice: Notice,
+  opts: { digest?: boolean } = {},
+): Promise<void> {
   const ids = [...new Set(userIds)];
   if (!ids.length) return;
+  const digest = opts.digest === true;
   const now = ctx.clock.now();
   await q
     .insertInto('notifications')
@@ -43,9 +53,11 @@ export async function notify(q: Q, ctx: Ctx, userIds: number[], notice: Notice):
         params: notice.params ? JSON.stringify(notice.params) : null,
         created_at: now,
         read_at: null,
+        mail_digest: digest ? 1 : 0,
       })),
     )
     .execute();
+  if (digest) return;
   const users = await q.selectFrom('users').select(['email', 'name']).where('id', 'in', ids).execute();
   const url = `${ctx.config.publicUrl}${notice.link}`;
   await q
@@ -65,6 +77,21 @@ export async function notify(q: Q, ctx: Ctx, userIds: number[], notice: Notice):
       })),
     )
     .execute();
+}
+
+/** Users who decide key requests: holders of api_keys_manage or project_manage (which implies it). */
+export async function approversOf(q: Q, projectId: number): Promise<number[]> {
+  const rows = await q
+    .selectFrom('member_roles')
+    .innerJoin('roles', 'roles.id', 'member_roles.role_id')
+    .select(['member_roles.user_id', 'roles.permissions'])
+    .where('member_roles.project_id', '=', projectId)
+    .execute();
+  const decides = (perms: string) => {
+    const project: string[] = JSON.parse(perms).project ?? [];
+    return project.includes('project_manage') || project.includes('api_keys_manage');
+  };
+  return [...new Set(rows.filter((r) => decides(r.permissions)).map((r) => r.user_id))];
 }
 
 /** Users holding project_manage in a project (through any of their roles). */

@@ -5,6 +5,7 @@
 // it, one at a time and once per interval across all of them: a conditional UPDATE of the single
 // object_gc_state row is the claim, as the mail outbox claims a message.
 import type { Ctx } from '../../context.js';
+import { PeriodicJob } from '../../lib/periodic.js';
 import { objectStores } from './stores/index.js';
 import type { ObjectStore } from './stores/store.js';
 
@@ -22,32 +23,14 @@ export interface GcReport {
   orphans: number;
 }
 
-export class ObjectCollector {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<GcReport | null> | null = null;
-
-  constructor(private readonly ctx: Ctx) {}
-
-  start(): void {
-    const every = this.ctx.config.objectGcIntervalSeconds * 1000;
-    if (every <= 0) return;
+export class ObjectCollector extends PeriodicJob<GcReport | null, [force: boolean]> {
+  constructor(private readonly ctx: Ctx) {
     // look often, run when due: the claim says whether a pass is due anywhere
-    this.timer = setInterval(() => void this.tick().catch(() => {}), Math.min(every, 60_000));
-    this.timer.unref();
-  }
-
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    await this.running?.catch(() => {});
+    super(Math.min(ctx.config.objectGcIntervalSeconds * 1000, 60_000));
   }
 
   /** One pass if one is due (or `force`) and no other instance runs one; null when it did not run. */
-  tick(force = false): Promise<GcReport | null> {
-    if (!this.running) this.running = this.claimAndRun(force).finally(() => (this.running = null));
-    return this.running;
-  }
-
-  private async claimAndRun(force: boolean): Promise<GcReport | null> {
+  protected async pass(force = false): Promise<GcReport | null> {
     const { k, clock, config } = this.ctx;
     const now = clock.now();
     let claim = k
@@ -58,7 +41,7 @@ export class ObjectCollector {
     if (!force) claim = claim.where('last_run_at', '<=', now - config.objectGcIntervalSeconds * 1000);
     if (Number((await claim.executeTakeFirst()).numUpdatedRows) !== 1) return null;
     try {
-      const report = await this.pass(now);
+      const report = await this.collect(now);
       if (report.objects || report.staging || report.orphans) this.ctx.log.info({ gc: report }, 'object collector');
       return report;
     } finally {
@@ -70,7 +53,7 @@ export class ObjectCollector {
     }
   }
 
-  private async pass(now: number): Promise<GcReport> {
+  private async collect(now: number): Promise<GcReport> {
     const report: GcReport = { objects: 0, bytes: 0, staging: 0, orphans: 0 };
     await this.collectUnreferenced(now - this.ctx.config.objectGcGraceHours * 3_600_000, report);
     for (const store of await this.storesInUse()) {

@@ -1,4 +1,4 @@
-// Shapes of object uploads and the raw, signed transfers (SPEC §5).
+// Shapes of object uploads and the raw, signed transfers.
 import { Type } from 'typebox';
 import { IdParam, Nullable } from '../../lib/http.js';
 

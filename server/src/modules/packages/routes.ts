@@ -1,4 +1,4 @@
-// Package routes of the data plane (SPEC §5), wire-compatible with rndflow ServerProxy:
+// Package routes of the data plane, wire-compatible with rndflow ServerProxy:
 // every answer is 200 with JSON, ids in the path/query may be strings, unknown body properties
 // (e.g. the client's misspelled `felds`) are ignored, a wrong type is a 400.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';

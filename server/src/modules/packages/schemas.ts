@@ -1,4 +1,4 @@
-// Shapes of packages and their files (SPEC §5), wire-compatible with rndflow ServerProxy.
+// Shapes of packages and their files, wire-compatible with rndflow ServerProxy.
 import { Type } from 'typebox';
 import { IdParam, Instant, Nullable, Page } from '../../lib/http.js';
 

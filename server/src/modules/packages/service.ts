@@ -1,4 +1,4 @@
-// Packages (SPEC §5): create in a node, search by master/label/after_id, get one, list files.
+// Packages: create in a node, search by master/label/after_id, get one, list files.
 // A package lives in one node and one data layer; its master is itself (no parents) or the
 // master of its first parent, so a result posted with parent_ids [input id] is found by
 // searching {master_id: input id}.

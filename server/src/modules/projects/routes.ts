@@ -18,6 +18,24 @@ export const projectRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
   );
 
+  app.get(
+    '/projects/offering',
+    {
+      schema: {
+        tags,
+        summary: 'Public projects offering API keys (at least one template), by name',
+        querystring: S.OfferingQuery,
+        response: { 200: S.OfferingList, ...S.USER_ERRORS },
+      },
+    },
+    async (req) => {
+      requireUser(req);
+      const { limit, offset } = paging(req.query);
+      const page = await projects.listOffering(ctx, req.query.q, limit, offset);
+      return { ...page, page: req.query.page, page_size: limit };
+    },
+  );
+
   app.post(
     '/projects',
     { schema: { tags, body: S.CreateProject, response: { 201: S.Project, ...S.USER_ERRORS } } },

@@ -1,6 +1,6 @@
 // Request and response shapes of projects: validation, types and OpenAPI in one.
 import { Type } from 'typebox';
-import { errors, Instant, NameText, Page } from '../../lib/http.js';
+import { errors, Instant, NameText, Page, PagingQuery } from '../../lib/http.js';
 
 export const CreateProject = Type.Object({
   name: NameText(200),
@@ -15,7 +15,25 @@ export const Project = Type.Object({
   owner_id: Type.Integer(),
   created_at: Instant,
 });
-export const ProjectList = Page(Project);
+/** A project card: who owns it by display name (never the owner's email). */
+export const ProjectCard = Type.Object({ ...Project.properties, owner_name: Type.String() });
+export const ProjectList = Page(ProjectCard);
+
+/** Public projects that offer at least one API key template, searched by name. */
+export const OfferingQuery = Type.Object({
+  ...PagingQuery.properties,
+  q: Type.Optional(Type.String({ maxLength: 200, description: 'part of the project name, any letter case' })),
+});
+export const OfferingProject = Type.Object({
+  ...ProjectCard.properties,
+  templates: Type.Integer({ description: 'API key templates the project offers' }),
+});
+export const OfferingList = Type.Object({
+  total: Type.Integer(),
+  page: Type.Integer(),
+  page_size: Type.Integer(),
+  items: Type.Array(OfferingProject),
+});
 
 /** The project with what the caller may do in it (the UI shows and hides by these). */
 export const ProjectView = Type.Object({

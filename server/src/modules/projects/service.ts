@@ -1,4 +1,4 @@
-// Projects (F12). Creating one also creates its owner role (every permission, held by the
+// Projects. Creating one also creates its owner role (every permission, held by the
 // creator) and its shared data layer, in one transaction.
 import type { Access, Actor } from '../../auth/permissions.js';
 import { ALL_PERMISSIONS } from '../../auth/permissions.js';
@@ -72,15 +72,51 @@ export async function listProjects(ctx: Ctx, userId: number, limit: number, offs
       .selectFrom('projects')
       .where((eb) =>
         eb.or([
-          eb('id', 'in', eb.selectFrom('member_roles').select('project_id').where('user_id', '=', userId)),
-          eb('id', 'in', eb.selectFrom('roles').select('project_id').where('is_public', '=', 1)),
+          eb('projects.id', 'in', eb.selectFrom('member_roles').select('project_id').where('user_id', '=', userId)),
+          eb('projects.id', 'in', eb.selectFrom('roles').select('project_id').where('is_public', '=', 1)),
         ]),
       );
   const { total } = await visible(ctx.k)
     .select((eb) => eb.fn.countAll<number>().as('total'))
     .executeTakeFirstOrThrow();
-  const rows = await visible(ctx.k).selectAll().orderBy('id', 'asc').limit(limit).offset(offset).execute();
-  return { total: Number(total), items: rows.map(toProject) };
+  const rows = await visible(ctx.k)
+    .innerJoin('users', 'users.id', 'projects.owner_id')
+    .selectAll('projects')
+    .select('users.name as owner_name')
+    .orderBy('projects.id', 'asc')
+    .limit(limit)
+    .offset(offset)
+    .execute();
+  return { total: Number(total), items: rows.map((r) => ({ ...toProject(r), owner_name: r.owner_name })) };
+}
+
+/**
+ * Projects a newcomer can get a key from: a public role (every signed-in user sees them) and at
+ * least one template. The name is matched here rather than with LIKE (the dialects disagree on
+ * its case rules and non-ASCII folding); the candidate set is public projects only.
+ */
+export async function listOffering(ctx: Ctx, search: string | undefined, limit: number, offset: number) {
+  const rows = await ctx.k
+    .selectFrom('projects')
+    .innerJoin('users', 'users.id', 'projects.owner_id')
+    .innerJoin('api_key_templates as t', 't.project_id', 'projects.id')
+    .where('projects.id', 'in', (eb) => eb.selectFrom('roles').select('project_id').where('is_public', '=', 1))
+    .selectAll('projects')
+    .select((eb) => ['users.name as owner_name', eb.fn.countAll<number>().as('templates')])
+    .groupBy(['projects.id', 'users.name'])
+    .orderBy('projects.name')
+    .orderBy('projects.id')
+    .execute();
+  const needle = search?.trim().toLocaleLowerCase('und');
+  const hits = needle ? rows.filter((r) => r.name.toLocaleLowerCase('und').includes(needle)) : rows;
+  return {
+    total: hits.length,
+    items: hits.slice(offset, offset + limit).map((r) => ({
+      ...toProject(r),
+      owner_name: r.owner_name,
+      templates: Number(r.templates),
+    })),
+  };
 }
 
 export async function getProject(ctx: Ctx, access: Access) {

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { authorize, requireUser } from '../../auth/plugin.js';
+import { authorize, authorizePerson, requireUser } from '../../auth/plugin.js';
 import { errors, OptionalReason, PROJECT_ERRORS, ProjectParams, paging } from '../../lib/http.js';
 import * as S from './schemas.js';
 import * as requests from './service.js';
@@ -22,7 +22,15 @@ export const requestRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/projects/:p/api-key-templates/:t/requests',
     {
-      schema: { tags, params: S.TemplateParams, response: { 201: S.KeyRequest, ...PROJECT_ERRORS, ...errors(409) } },
+      schema: {
+        tags,
+        description:
+          "Files a request: `approved` at once (key issued) when the template's rule approves the caller, else `pending`. " +
+          'A 400 names the wrong input: terms not accepted, an unknown, missing or too long field.',
+        params: S.TemplateParams,
+        body: S.CreateRequestBody,
+        response: { 201: S.KeyRequest, ...PROJECT_ERRORS, ...errors(409) },
+      },
       // per user (not per session: signing in again must not reset it), so one person cannot flood
       // managers with requests; the auth hook has set req.actor before this route-level hook runs
       config: {
@@ -37,7 +45,7 @@ export const requestRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const user = requireUser(req);
       const { p, t } = req.params;
       const access = await authorize(req, p);
-      return reply.code(201).send(await requests.createRequest(ctx, access, user, t));
+      return reply.code(201).send(await requests.createRequest(ctx, access, user, t, req.body));
     },
   );
 
@@ -71,7 +79,7 @@ export const requestRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (req) => {
       const { p } = req.params;
-      await authorize(req, p, 'project_manage');
+      await authorize(req, p, 'api_keys_manage');
       const { limit, offset } = paging(req.query);
       return requests.listRequests(ctx, p, req.query.status, limit, offset);
     },
@@ -90,7 +98,7 @@ export const requestRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (req) => {
       requireUser(req);
       const { p, r } = req.params;
-      const access = await authorize(req, p, 'project_manage');
+      const access = await authorize(req, p, 'api_keys_manage');
       return requests.approveRequest(ctx, access, r);
     },
   );
@@ -108,8 +116,35 @@ export const requestRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (req) => {
       requireUser(req);
       const { p, r } = req.params;
-      const access = await authorize(req, p, 'project_manage');
+      const access = await authorize(req, p, 'api_keys_manage');
       return requests.rejectRequest(ctx, access, r, req.body?.reason);
+    },
+  );
+
+  app.get(
+    '/projects/:p/request-settings',
+    { schema: { tags, params: ProjectParams, response: { 200: S.RequestSettings, ...PROJECT_ERRORS } } },
+    async (req) => {
+      const { p } = req.params;
+      await authorize(req, p, 'api_keys_manage');
+      return requests.requestSettings(ctx, p);
+    },
+  );
+
+  app.patch(
+    '/projects/:p/request-settings',
+    {
+      schema: {
+        tags,
+        description: 'How approvers get request mails: at once, or one daily digest (in-app notices stay immediate)',
+        params: ProjectParams,
+        body: S.RequestSettings,
+        response: { 200: S.RequestSettings, ...PROJECT_ERRORS },
+      },
+    },
+    async (req) => {
+      const access = await authorizePerson(req, req.params.p, 'api_keys_manage');
+      return requests.updateRequestSettings(ctx, access, req.body);
     },
   );
 };

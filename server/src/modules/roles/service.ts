@@ -1,4 +1,4 @@
-// Roles (F12): named permission sets with a price per request and a public flag.
+// Roles: named permission sets with a price per request and a public flag.
 import type { Access, PermissionSet } from '../../auth/permissions.js';
 import { beyondPublic, NODE_PERMISSIONS, PROJECT_PERMISSIONS, parsePermissions } from '../../auth/permissions.js';
 import type { Ctx, Q } from '../../context.js';
@@ -88,10 +88,14 @@ async function checkRoleUse(q: Q, roleId: number | null, isPublic: boolean, perm
         `A public role may hold viewing permissions only; remove ${bad.join(', ')} or make the role non-public`,
       );
   }
-  if (roleId !== null && perms.project.includes('project_manage')) {
+  const managing = perms.project.filter((p) => p === 'project_manage' || p === 'api_keys_manage');
+  if (roleId !== null && managing.length) {
     const used = await q.selectFrom('api_key_templates').select('id').where('role_id', '=', roleId).executeTakeFirst();
     if (used)
-      throw new AppError('ROLE_NOT_ALLOWED', 'This role is used by a key template; keys cannot hold project_manage');
+      throw new AppError(
+        'ROLE_NOT_ALLOWED',
+        `This role is used by a key template; keys cannot hold ${managing.join(', ')}`,
+      );
   }
 }
 
@@ -198,7 +202,7 @@ export async function updateRole(ctx: Ctx, access: Access, roleId: number, input
   return toRole(role, ctx.config.currency);
 }
 
-/** Deleting a role deletes the templates that use it and revokes their keys (SPEC §2). */
+/** Deleting a role deletes the templates that use it and revokes their keys. */
 export async function deleteRole(ctx: Ctx, access: Access, roleId: number) {
   const revoked = await ctx.k.transaction().execute(async (trx) => {
     const role = await requireRole(trx, access.projectId, roleId);

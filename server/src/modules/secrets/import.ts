@@ -1,4 +1,4 @@
-// Import a received API key as secrets (F10): `<prefix>_token` holds the JWT, and
+// Import a received API key as secrets: `<prefix>_token` holds the JWT, and
 // `<prefix>_<field>` each info field of the key's template (value and description copied), in
 // template order. All or nothing: any name conflict answers 409 NAME_TAKEN listing every
 // conflicting name, and nothing is created.
@@ -81,17 +81,24 @@ export async function importApiKey(
     })),
   ];
   for (const it of items) checkName(it.name);
+  // Every name is known before anything is written: two items of one import never race each other
+  // to the unique index (which would read as "a secret named … exists" although none does).
   const seen = new Set<string>();
   const clashes: string[] = [];
+  const fieldsToRename: string[] = [];
   for (const it of items) {
-    if (seen.has(it.name)) clashes.push(it.name);
+    if (seen.has(it.name)) {
+      clashes.push(it.name);
+      if (it.source_field !== null) fieldsToRename.push(it.source_field);
+    }
     seen.add(it.name);
   }
   if (clashes.length) {
     // only a template from before "token" was reserved can get here: say so rather than "exists"
     throw new AppError(
       'CONFLICT',
-      `The key's info fields would create ${clashes.join(', ')} twice (a field named "token"?); the project owner must rename that field`,
+      `The key's info fields would create ${clashes.join(', ')} twice (from the info field ${fieldsToRename.map((f) => `"${f}"`).join(', ')}); the project owner must rename that field`,
+      { names: clashes, fields: fieldsToRename },
     );
   }
 

@@ -1,4 +1,4 @@
-// Secrets API (SPEC §4, F9/F10). Reading names needs project_view; values and writes need
+// Secrets API. Reading names needs project_view; values and writes need
 // project_manage and a person (never a key); the runner view needs code_edit on the node.
 //   GET    /projects/:p/secrets[?reveal=1]      {total, items}; reveal=1 adds `value` (project_manage, audited)
 //   POST   /projects/:p/secrets                 {name, description?, type?, value, node_ids?}

@@ -1,6 +1,6 @@
 // Request and response shapes of secrets and the runner view: validation, types and OpenAPI in one.
 import { type Static, Type } from 'typebox';
-import { IdParam, Instant, NAME_PATTERN, Page, PagingQuery } from '../../lib/http.js';
+import { IdParam, Instant, NAME_PATTERN, Nullable, Page, PagingQuery } from '../../lib/http.js';
 import { MAX_NAME_LENGTH } from './service.js';
 
 const Name = Type.String({ minLength: 1, maxLength: MAX_NAME_LENGTH, pattern: NAME_PATTERN });
@@ -48,6 +48,15 @@ export const Secret = Type.Object({
   updated_at: Instant,
   value: Type.Optional(
     Type.Union([Type.String(), RegistryValue], { description: 'only when a project manager reveals (?reveal=1)' }),
+  ),
+  source_key_id: Type.Optional(Nullable(Type.Integer({ description: 'the API key this secret was imported from' }))),
+  source_key_status: Type.Optional(
+    Nullable(
+      Type.Union([Type.Literal('active'), Type.Literal('revoked'), Type.Literal('expired'), Type.Literal('rolled')], {
+        description:
+          'in lists: the state of the source key (rolled: replaced and past its grace period); null when not imported',
+      }),
+    ),
   ),
 });
 export const SecretList = Page(Secret);

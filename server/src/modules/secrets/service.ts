@@ -1,4 +1,4 @@
-// Secrets (F9): named values of a project, sealed at rest (lib/data-keys), granted to nodes.
+// Secrets: named values of a project, sealed at rest (lib/data-keys), granted to nodes.
 // Values leave the server only (a) to a project manager who reveals them (audited as
 // 'secret.revealed') and (b) to a runner holding code_view on a node the secret is granted to.
 // Values never go into audit details, logs or error messages.
@@ -170,12 +170,42 @@ async function withNameRace<T>(ctx: Ctx, projectId: number, names: string[], fn:
   }
 }
 
+export type SourceKeyStatus = 'active' | 'revoked' | 'expired' | 'rolled';
+
+/**
+ * The state of the keys secrets were imported from, so a list can mark a dead key's secrets. A
+ * key that no longer exists (its project was deleted) reads as revoked.
+ */
+async function sourceStatuses(ctx: Ctx, rows: SecretRow[]): Promise<Map<number, SourceKeyStatus>> {
+  const ids = [...new Set(rows.flatMap((r) => (r.source_key_id === null ? [] : [r.source_key_id])))];
+  const out = new Map<number, SourceKeyStatus>();
+  if (!ids.length) return out;
+  const keys = await ctx.k
+    .selectFrom('api_keys')
+    .select(['id', 'revoked_at', 'expires_at', 'rolled_to'])
+    .where('id', 'in', ids)
+    .execute();
+  const now = ctx.clock.now();
+  for (const id of ids) out.set(id, 'revoked');
+  for (const k of keys) {
+    const ended = k.expires_at !== null && Number(k.expires_at) <= now;
+    out.set(k.id, k.revoked_at !== null ? 'revoked' : !ended ? 'active' : k.rolled_to !== null ? 'rolled' : 'expired');
+  }
+  return out;
+}
+
 export async function listSecrets(ctx: Ctx, access: Access, page: { limit: number; offset: number; reveal: boolean }) {
   const total = await repo.countSecrets(ctx.k, access.projectId);
   const rows = await repo.listSecretRows(ctx.k, access.projectId, page.limit, page.offset);
-  if (!page.reveal || !rows.length) return { total, items: rows.map(toPublic) };
+  const statuses = await sourceStatuses(ctx, rows);
+  const listed = (r: SecretRow) => ({
+    ...toPublic(r),
+    source_key_id: r.source_key_id,
+    source_key_status: r.source_key_id === null ? null : (statuses.get(r.source_key_id) ?? null),
+  });
+  if (!page.reveal || !rows.length) return { total, items: rows.map(listed) };
   const dk = await requireDataKey(ctx.k, ctx, access.projectId);
-  const items = rows.map((r) => ({ ...toPublic(r), value: decodeValue(ctx, dk, r) }));
+  const items = rows.map((r) => ({ ...listed(r), value: decodeValue(ctx, dk, r) }));
   await ctx.k.transaction().execute(async (trx) => {
     for (const r of rows) {
       await audit(trx, ctx, access.projectId, access.actor, {

@@ -14,7 +14,8 @@ export const templateRoutes: FastifyPluginAsyncTypebox = async (app) => {
     { schema: { tags, params: ProjectParams, response: { 200: S.TemplateList, ...PROJECT_ERRORS } } },
     async (req) => {
       const { p } = req.params;
-      await authorize(req, p, 'project_manage');
+      // read-only: delegated approvers see what they approve
+      await authorize(req, p, 'api_keys_manage');
       return templates.listTemplates(ctx, p);
     },
   );
@@ -40,7 +41,8 @@ export const templateRoutes: FastifyPluginAsyncTypebox = async (app) => {
     { schema: { tags, params: S.TemplateParams, response: { 200: S.Template, ...PROJECT_ERRORS } } },
     async (req) => {
       const { p, t } = req.params;
-      await authorize(req, p, 'project_manage');
+      // read-only: delegated approvers see what they approve
+      await authorize(req, p, 'api_keys_manage');
       return templates.getTemplate(ctx, p, t);
     },
   );

@@ -1,22 +1,25 @@
 // Request and response shapes of API key templates and their info fields: validation, types and OpenAPI in one.
 import { Type } from 'typebox';
 import { IdParam, Instant, Money, NAME_PATTERN, NameText, Nullable, SpendCap } from '../../lib/http.js';
+import { ApprovalInput, ApprovalOutput } from './approval.js';
+import { TEMPLATE_LIMITS as L } from './limits.js';
 
 export const CreateTemplate = Type.Object({
-  name: NameText(100),
+  name: NameText(L.name),
   role_id: IdParam,
-  description: Type.Optional(Type.String({ maxLength: 2000 })),
+  description: Type.Optional(Type.String({ maxLength: L.description })),
   lifetime_days: Type.Optional(Nullable(Type.Integer({ minimum: 1, maximum: 3650 }))),
   /** billed requests per key per UTC month; null = unlimited */
   monthly_quota: Type.Optional(Nullable(Type.Integer({ minimum: 1, maximum: 1_000_000_000_000 }))),
   monthly_spend_cap: Type.Optional(Nullable(SpendCap)),
+  ...ApprovalInput,
 });
 export const PatchTemplate = Type.Partial(CreateTemplate);
-const FieldName = Type.String({ minLength: 1, maxLength: 64, pattern: NAME_PATTERN });
+const FieldName = Type.String({ minLength: 1, maxLength: L.fieldName, pattern: NAME_PATTERN });
 export const CreateField = Type.Object({
   name: FieldName,
-  description: Type.Optional(Type.String({ maxLength: 2000 })),
-  value: Type.Optional(Type.String({ maxLength: 4000 })),
+  description: Type.Optional(Type.String({ maxLength: L.fieldDescription })),
+  value: Type.Optional(Type.String({ maxLength: L.fieldValue })),
   position: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000 })),
 });
 export const PatchField = Type.Partial(CreateField);
@@ -44,6 +47,7 @@ export const Template = Type.Object({
   monthly_spend_cap: Nullable(Money),
   issued_keys: Type.Integer({ description: 'unrevoked keys issued from the template' }),
   fields: Type.Array(Field),
+  ...ApprovalOutput,
   created_at: Instant,
   updated_at: Instant,
 });

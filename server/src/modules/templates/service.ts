@@ -1,4 +1,4 @@
-// API key templates and their ordered info fields (F1).
+// API key templates and their ordered info fields.
 import type { Access } from '../../auth/permissions.js';
 import { parsePermissions } from '../../auth/permissions.js';
 import type { Ctx, Q } from '../../context.js';
@@ -7,8 +7,10 @@ import { toIso } from '../../lib/clock.js';
 import { formatMoney, parseCap } from '../../lib/money.js';
 import { audit } from '../audit/service.js';
 import { revokeKeysWhere, SYSTEM_REVOCATION_REASONS } from '../keys/revoke.js';
+import { type ApprovalSettingsInput, approvalColumns, approvalOf } from './approval.js';
+import { RESERVED_FIELD_NAMES } from './limits.js';
 
-export interface TemplateInput {
+interface TemplateBaseInput {
   name?: string | undefined;
   description?: string | undefined;
   role_id?: number | undefined;
@@ -16,6 +18,7 @@ export interface TemplateInput {
   monthly_quota?: number | null | undefined;
   monthly_spend_cap?: string | null | undefined;
 }
+export type TemplateInput = TemplateBaseInput & ApprovalSettingsInput;
 
 export interface FieldInput {
   name?: string | undefined;
@@ -63,6 +66,10 @@ export async function listTemplates(ctx: Ctx, projectId: number, onlyId?: number
       't.lifetime_days',
       't.monthly_quota',
       't.monthly_spend_cap_micros',
+      't.approval',
+      't.auto_approve_email_domains',
+      't.terms',
+      't.request_fields',
       't.created_at',
       't.updated_at',
       'r.name as role_name',
@@ -97,6 +104,7 @@ export async function listTemplates(ctx: Ctx, projectId: number, onlyId?: number
     monthly_spend_cap: t.monthly_spend_cap_micros === null ? null : formatMoney(t.monthly_spend_cap_micros),
     issued_keys: Number(t.issued_keys ?? 0),
     fields: fields.get(t.id) ?? [],
+    ...approvalOf(t),
     created_at: toIso(t.created_at),
     updated_at: toIso(t.updated_at),
   }));
@@ -119,7 +127,7 @@ async function requireTemplate(q: Q, projectId: number, templateId: number) {
   return t;
 }
 
-/** A template's role must be of the same project and include project_view (SPEC §2). */
+/** A template's role must be of the same project and include project_view. */
 async function checkRole(q: Q, projectId: number, roleId: number) {
   const role = await q
     .selectFrom('roles')
@@ -132,6 +140,10 @@ async function checkRole(q: Q, projectId: number, roleId: number) {
   if (perms.includes('project_manage')) {
     // a key would hold the power to change members, roles and prices: keys are for programs
     throw new AppError('ROLE_NOT_ALLOWED', 'A key template cannot use a role that holds project_manage');
+  }
+  if (perms.includes('api_keys_manage')) {
+    // approving requests and revoking keys are decisions for people, not programs
+    throw new AppError('ROLE_NOT_ALLOWED', 'A key template cannot use a role that holds api_keys_manage');
   }
   if (!perms.includes('project_view')) {
     throw new AppError(
@@ -180,6 +192,7 @@ export async function createTemplate(
         lifetime_days: input.lifetime_days ?? null,
         monthly_quota: input.monthly_quota ?? null,
         monthly_spend_cap_micros: capOf(ctx, input.monthly_spend_cap) ?? null,
+        ...approvalColumns(input),
         created_at: now,
         updated_at: now,
       })
@@ -249,12 +262,18 @@ export async function updateTemplate(ctx: Ctx, access: Access, templateId: numbe
         .where('template_id', '=', templateId)
         .execute();
     }
-    await trx.updateTable('api_key_templates').set(set).where('id', '=', templateId).execute();
+    await trx
+      .updateTable('api_key_templates')
+      .set({ ...set, ...approvalColumns(input) })
+      .where('id', '=', templateId)
+      .execute();
     await audit(trx, ctx, access.projectId, access.actor, {
       action: 'template.updated',
       object_type: 'template',
       object_id: templateId,
-      details: { fields: Object.keys(set).filter((k) => k !== 'updated_at') },
+      details: {
+        fields: [...Object.keys(set), ...Object.keys(approvalColumns(input))].filter((k) => k !== 'updated_at'),
+      },
     });
     return moved;
   });
@@ -299,13 +318,12 @@ async function requireField(q: Q, templateId: number, fieldId: number) {
 
 async function assertFieldNameFree(q: Q, templateId: number, name: string, exceptId?: number) {
   // import-api-key writes the key itself as <prefix>_token: a field of that name could never be imported
-  if (name.toLowerCase() === 'token')
+  const reserved = RESERVED_FIELD_NAMES.find((r) => r === name.toLowerCase());
+  if (reserved)
     throw new AppError(
       'VALIDATION_FAILED',
-      'An info field cannot be named "token": importing the key creates <prefix>_token itself',
-      {
-        field: 'name',
-      },
+      `An info field cannot be named "${name}": importing the key creates <prefix>_${reserved} itself`,
+      { field: 'name', keyword: 'reserved' },
     );
   let query = q
     .selectFrom('template_fields')

@@ -1,4 +1,4 @@
-// Issued keys and usage statistics (F7) and their CSV exports (F19): project_manage only.
+// Issued keys and usage statistics and their CSV exports: api_keys_manage (project_manage implies it).
 // Revocation (DELETE) lives in modules/keys.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { authorize } from '../../auth/plugin.js';
@@ -6,7 +6,7 @@ import { PROJECT_ERRORS, ProjectParams } from '../../lib/http.js';
 import { CsvFile, exportName, exportPeriod, sendCsv, USAGE_EXPORTS } from './csv.js';
 import { parsePeriod } from './period.js';
 import * as S from './schemas.js';
-import { keySeries, listIssuedKeys, projectSeries, type SortField } from './stats.js';
+import { keyBreakdown, keySeries, listIssuedKeys, projectSeries, type SortField } from './stats.js';
 
 export const usageRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { ctx } = app;
@@ -25,7 +25,7 @@ export const usageRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (req) => {
       const { p } = req.params;
-      await authorize(req, p, 'project_manage');
+      await authorize(req, p, 'api_keys_manage');
       const q = req.query;
       const period = parsePeriod(q, ctx.clock.now());
       // the pattern admits exactly the SortField names, with an optional "-"
@@ -57,9 +57,27 @@ export const usageRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (req) => {
       const { p, k } = req.params;
-      await authorize(req, p, 'project_manage');
+      await authorize(req, p, 'api_keys_manage');
       const q = req.query;
       return keySeries(ctx, p, k, parsePeriod(q, ctx.clock.now()), q.granularity);
+    },
+  );
+
+  app.get(
+    '/projects/:p/issued-keys/:k/breakdown',
+    {
+      schema: {
+        tags,
+        summary: 'Requests of one key by outcome and by operation in a period (whole UTC days)',
+        params: S.KeyParams,
+        querystring: S.BreakdownQuery,
+        response: { 200: S.KeyBreakdown, ...PROJECT_ERRORS },
+      },
+    },
+    async (req) => {
+      const { p, k } = req.params;
+      await authorize(req, p, 'api_keys_manage');
+      return keyBreakdown(ctx, p, k, parsePeriod(req.query, ctx.clock.now()));
     },
   );
 
@@ -76,13 +94,13 @@ export const usageRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (req) => {
       const { p } = req.params;
-      await authorize(req, p, 'project_manage');
+      await authorize(req, p, 'api_keys_manage');
       const q = req.query;
       return projectSeries(ctx, p, parsePeriod(q, ctx.clock.now()), q.granularity);
     },
   );
 
-  // CSV exports (F19): every key, no paging; the same figures as the JSON routes above
+  // CSV exports: every key, no paging; the same figures as the JSON routes above
   for (const e of USAGE_EXPORTS) {
     app.get(
       e.path,
@@ -97,7 +115,7 @@ export const usageRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
       async (req, reply) => {
         const { p } = req.params;
-        await authorize(req, p, 'project_manage');
+        await authorize(req, p, 'api_keys_manage');
         const period = exportPeriod(req.query, ctx.clock.now());
         return sendCsv(reply, exportName(p, e.name, period), e.columns, e.rows(ctx, p, period));
       },

@@ -1,4 +1,4 @@
-// Request and response shapes of issued-key statistics (F7): validation, types and OpenAPI in one.
+// Request and response shapes of issued-key statistics: validation, types and OpenAPI in one.
 import { type Static, Type } from 'typebox';
 import { IdParam, Instant, MaybeInstant, Money, Nullable } from '../../lib/http.js';
 
@@ -100,3 +100,23 @@ export const ProjectSeries = Type.Object({ key_id: Type.Null({ description: 'all
 export type IssuedKeyStatus = Static<typeof IssuedKeyStatus>;
 export type IssuedKeyList = Static<typeof IssuedKeyList>;
 export type SeriesPoint = Static<typeof SeriesPoint>;
+
+/** One key's requests in a period by outcome and by operation (analytics counted per UTC day). */
+export const BreakdownQuery = Type.Object(PeriodQuery);
+export const KeyBreakdown = Type.Object({
+  key_id: Type.Integer(),
+  ...PeriodEnvelope,
+  days_from: Instant,
+  days_to: Instant,
+  outcomes: Type.Array(
+    Type.Object({
+      outcome: Type.String({ description: 'billed, 403, 404, 429_quota, 429_cap, 429_rate, 4xx, 5xx' }),
+      requests: Type.Integer(),
+      cost: Money,
+    }),
+  ),
+  operations: Type.Array(
+    Type.Object({ operation: Type.String({ description: 'method and route template' }), requests: Type.Integer() }),
+  ),
+  total: Type.Object({ requests: Type.Integer(), cost: Money }),
+});

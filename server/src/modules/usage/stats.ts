@@ -1,4 +1,4 @@
-// Issued-keys statistics (F7): requests and exact cost per key for a period, and chart series.
+// Issued-keys statistics: requests and exact cost per key for a period, and chart series.
 // A period is read from the cheapest rollups that cover it exactly (see period.decompose): whole
 // UTC months from usage_key_months, whole days from usage_key_days, edge hours from usage_buckets.
 // Cost arithmetic is integer micro-units: 64-bit integer sums in SQL (an overflow is an error,
@@ -335,6 +335,61 @@ export async function projectSeries(ctx: Ctx, projectId: number, period: Period,
         WHERE project_id = ${projectId} AND hour >= ${h0 * HOUR_MS} AND hour < ${h1 * HOUR_MS} ORDER BY hour`,
   );
   return { key_id: null, ...seriesEnvelope(ctx, period, granularity), ...toPoints(starts, rows) };
+}
+
+/**
+ * One key's requests by outcome and by operation. These analytics are counted per UTC day, so
+ * the period is widened to the UTC days it touches (days_from/days_to say which). Only billed
+ * requests cost anything: their cost is the key's exact bill for the period itself.
+ */
+export async function keyBreakdown(ctx: Ctx, projectId: number, keyId: number, period: Period) {
+  const key = await ctx.k
+    .selectFrom('api_keys')
+    .select('id')
+    .where('id', '=', keyId)
+    .where('project_id', '=', projectId)
+    .executeTakeFirst();
+  if (!key) throw notFound('Issued key');
+  const d0 = period.from - (period.from % DAY_MS);
+  const d1 = period.to % DAY_MS === 0 ? period.to : period.to - (period.to % DAY_MS) + DAY_MS;
+  const [outcomes, operations, bill] = await Promise.all([
+    ctx.k
+      .selectFrom('usage_key_outcomes')
+      .select(['outcome', (eb) => eb.fn.sum<number>('requests').as('n')])
+      .where('key_id', '=', keyId)
+      .where('day', '>=', d0)
+      .where('day', '<', d1)
+      .groupBy('outcome')
+      .execute(),
+    ctx.k
+      .selectFrom('usage_key_operations')
+      .select(['operation', (eb) => eb.fn.sum<number>('requests').as('n')])
+      .where('key_id', '=', keyId)
+      .where('day', '>=', d0)
+      .where('day', '<', d1)
+      .groupBy('operation')
+      .execute(),
+    usageForKeys(ctx, projectId, period, [keyId]),
+  ]);
+  const billed = bill.get(keyId) ?? ZERO;
+  const byCount = <T extends { n: number }>(a: T, b: T) => Number(b.n) - Number(a.n);
+  const outcomeItems = outcomes.sort(byCount).map((r) => ({
+    outcome: r.outcome,
+    requests: Number(r.n),
+    cost: formatMoney(r.outcome === 'billed' ? billed.cost : 0n),
+  }));
+  return {
+    key_id: keyId,
+    from: toIso(period.from),
+    to: toIso(period.to),
+    tz: period.tz ?? 'UTC',
+    currency: ctx.config.currency,
+    days_from: toIso(d0),
+    days_to: toIso(d1),
+    outcomes: outcomeItems,
+    operations: operations.sort(byCount).map((r) => ({ operation: r.operation, requests: Number(r.n) })),
+    total: { requests: outcomeItems.reduce((s, o) => s + o.requests, 0), cost: formatMoney(billed.cost) },
+  };
 }
 
 function seriesEnvelope(ctx: Ctx, period: Period, granularity: 'hour' | 'day') {

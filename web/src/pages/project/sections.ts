@@ -11,22 +11,28 @@ import {
   mdiTextBoxOutline,
   mdiWebhook,
 } from '../../icons.js';
+import {
+  canAny,
+  KEY_MANAGE_PERMISSIONS,
+  PROJECT_MANAGE_PERMISSIONS,
+  SECRETS_PERMISSIONS,
+} from '../../lib/permissions.js';
 
 export interface Section {
   name: string;
   icon: string;
-  needs: string[];
+  needs: readonly string[];
 }
 
 export const SECTIONS: Section[] = [
   { name: 'about', icon: mdiInformation, needs: [] },
   { name: 'graph', icon: mdiGraphOutline, needs: [] },
-  { name: 'secrets', icon: mdiKeyVariant, needs: ['project_manage', 'code_edit'] },
-  { name: 'permissions', icon: mdiShieldAccount, needs: ['project_manage'] },
-  { name: 'api-keys', icon: mdiShieldKey, needs: ['project_manage'] },
-  { name: 'audit', icon: mdiTextBoxOutline, needs: ['project_manage'] },
-  { name: 'webhooks', icon: mdiWebhook, needs: ['project_manage'] },
+  { name: 'secrets', icon: mdiKeyVariant, needs: SECRETS_PERMISSIONS },
+  { name: 'permissions', icon: mdiShieldAccount, needs: PROJECT_MANAGE_PERMISSIONS },
+  { name: 'api-keys', icon: mdiShieldKey, needs: KEY_MANAGE_PERMISSIONS },
+  { name: 'audit', icon: mdiTextBoxOutline, needs: PROJECT_MANAGE_PERMISSIONS },
+  { name: 'webhooks', icon: mdiWebhook, needs: PROJECT_MANAGE_PERMISSIONS },
 ];
 
 export const mayOpen = (s: Section, canAnywhere: (permission: string) => boolean) =>
-  s.needs.length === 0 || s.needs.some(canAnywhere);
+  s.needs.length === 0 || canAny(canAnywhere, s.needs);

@@ -1,0 +1,78 @@
+// The daily digest of request mails. In a project whose managers take request mail as a digest,
+// a request's in-app notice is written at once and its mail is left for the digest. After a UTC
+// day ends, each such manager gets one mail with every notice held back before that day: whoever
+// inserts the (user, day) claim row first writes it, in the same transaction that marks the
+// notices digested, so it is sent once a day however many instances run.
+import type { Ctx } from '../../context.js';
+import { DAY_MS } from '../../lib/clock.js';
+
+const MAX_ITEMS = 100;
+
+export async function sendDigests(ctx: Ctx): Promise<number> {
+  const now = ctx.clock.now();
+  const day = Math.floor(now / DAY_MS);
+  const before = day * DAY_MS;
+  const users = await ctx.k
+    .selectFrom('notifications')
+    .select('user_id')
+    .distinct()
+    .where('mail_digest', '=', 1)
+    .where('digested_at', 'is', null)
+    .where('created_at', '<', before)
+    .execute();
+  let sent = 0;
+  for (const { user_id } of users) {
+    const done = await ctx.k.transaction().execute(async (trx) => {
+      const claim = await trx
+        .insertInto('digest_claims')
+        .values({ user_id, day, created_at: now })
+        .onConflict((oc) => oc.doNothing())
+        .executeTakeFirst();
+      if (Number(claim.numInsertedOrUpdatedRows ?? 0) !== 1) return false;
+      const items = await trx
+        .selectFrom('notifications')
+        .select(['id', 'title', 'body', 'link', 'created_at'])
+        .where('user_id', '=', user_id)
+        .where('mail_digest', '=', 1)
+        .where('digested_at', 'is', null)
+        .where('created_at', '<', before)
+        .orderBy('id')
+        .execute();
+      if (!items.length) return false;
+      await trx
+        .updateTable('notifications')
+        .set({ digested_at: now })
+        .where(
+          'id',
+          'in',
+          items.map((i) => i.id),
+        )
+        .execute();
+      const user = await trx.selectFrom('users').select(['email', 'name']).where('id', '=', user_id).executeTakeFirst();
+      if (!user) return false;
+      const shown = items.slice(0, MAX_ITEMS);
+      const lines = shown.map(
+        (i) => `• ${i.title}\n  ${i.body.replace(/\n/g, '\n  ')}\n  Open: ${ctx.config.publicUrl}${i.link}`,
+      );
+      if (items.length > shown.length) lines.push(`… and ${items.length - shown.length} more in Keyport.`);
+      await trx
+        .insertInto('outbox')
+        .values({
+          to_email: user.email,
+          subject: `[Keyport] Daily digest: ${items.length} key request${items.length === 1 ? '' : 's'}`,
+          body: `Hello ${user.name},\n\nKey requests since your last digest:\n\n${lines.join('\n\n')}\n\nText in quotes was written by Keyport users, not by Keyport; Keyport never asks you to follow a link inside it.\n\n— Keyport`,
+          status: 'pending',
+          attempts: 0,
+          next_attempt_at: now,
+          locked_until: null,
+          last_error: null,
+          created_at: now,
+          sent_at: null,
+        })
+        .execute();
+      return true;
+    });
+    if (done) sent += 1;
+  }
+  return sent;
+}
