@@ -618,9 +618,9 @@ export interface paths {
         };
         get: {
             parameters: {
-                query: {
-                    page: number;
-                    page_size: number;
+                query?: {
+                    page?: number;
+                    page_size?: number;
                 };
                 header?: never;
                 path?: never;
@@ -643,6 +643,7 @@ export interface paths {
                                 owner_id: number;
                                 /** Format: date-time */
                                 created_at: string;
+                                owner_name: string;
                             }[];
                         };
                     };
@@ -774,6 +775,107 @@ export interface paths {
                 };
             };
         };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/offering": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Public projects offering API keys (at least one template), by name */
+        get: {
+            parameters: {
+                query?: {
+                    page?: number;
+                    page_size?: number;
+                    /** @description part of the project name, any letter case */
+                    q?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            total: number;
+                            page: number;
+                            page_size: number;
+                            items: {
+                                id: number;
+                                name: string;
+                                description: string;
+                                owner_id: number;
+                                /** Format: date-time */
+                                created_at: string;
+                                owner_name: string;
+                                /** @description API key templates the project offers */
+                                templates: number;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -966,7 +1068,7 @@ export interface paths {
                 };
                 cookie?: never;
             };
-            requestBody: {
+            requestBody?: {
                 content: {
                     "application/json": {
                         name?: string;
@@ -1344,7 +1446,7 @@ export interface paths {
                 };
                 cookie?: never;
             };
-            requestBody: {
+            requestBody?: {
                 content: {
                     "application/json": {
                         name?: string;
@@ -2054,7 +2156,7 @@ export interface paths {
                 };
                 cookie?: never;
             };
-            requestBody: {
+            requestBody?: {
                 content: {
                     "application/json": {
                         name?: string;
@@ -2988,9 +3090,9 @@ export interface paths {
         };
         get: {
             parameters: {
-                query: {
-                    page: number;
-                    page_size: number;
+                query?: {
+                    page?: number;
+                    page_size?: number;
                     /** @description an action (key.revoked), or a prefix ending in "." (key.) for all actions starting so */
                     action?: string;
                     actor_user_id?: number;
@@ -3136,7 +3238,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description RFC 4180 CSV (UTF-8, CRLF, a header row), sent as an attachment */
+                /** @description RFC 4180 CSV (UTF-8 with a byte order mark, CRLF, a header row), sent as an attachment */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -3258,6 +3360,15 @@ export interface paths {
                                 value: string;
                                 position: number;
                             }[];
+                            approval: "manual" | "auto";
+                            auto_approve_email_domains: string[];
+                            terms: string;
+                            request_fields: {
+                                name: string;
+                                label: string;
+                                required: boolean;
+                                max_length: number;
+                            }[];
                             /** Format: date-time */
                             created_at: string;
                             /** Format: date-time */
@@ -3341,6 +3452,15 @@ export interface paths {
                         monthly_quota?: number | null;
                         /** @description decimal text in the project currency per key per UTC month, e.g. "25.00" */
                         monthly_spend_cap?: string | null;
+                        approval?: "manual" | "auto";
+                        auto_approve_email_domains?: string[];
+                        terms?: string;
+                        request_fields?: {
+                            name: string;
+                            label: string;
+                            required?: boolean;
+                            max_length?: number;
+                        }[];
                     };
                 };
             };
@@ -3375,6 +3495,15 @@ export interface paths {
                                 description: string;
                                 value: string;
                                 position: number;
+                            }[];
+                            approval: "manual" | "auto";
+                            auto_approve_email_domains: string[];
+                            terms: string;
+                            request_fields: {
+                                name: string;
+                                label: string;
+                                required: boolean;
+                                max_length: number;
                             }[];
                             /** Format: date-time */
                             created_at: string;
@@ -3503,6 +3632,15 @@ export interface paths {
                                 description: string;
                                 value: string;
                                 position: number;
+                            }[];
+                            approval: "manual" | "auto";
+                            auto_approve_email_domains: string[];
+                            terms: string;
+                            request_fields: {
+                                name: string;
+                                label: string;
+                                required: boolean;
+                                max_length: number;
                             }[];
                             /** Format: date-time */
                             created_at: string;
@@ -3661,7 +3799,7 @@ export interface paths {
                 };
                 cookie?: never;
             };
-            requestBody: {
+            requestBody?: {
                 content: {
                     "application/json": {
                         name?: string;
@@ -3671,6 +3809,15 @@ export interface paths {
                         monthly_quota?: number | null;
                         /** @description decimal text in the project currency per key per UTC month, e.g. "25.00" */
                         monthly_spend_cap?: string | null;
+                        approval?: "manual" | "auto";
+                        auto_approve_email_domains?: string[];
+                        terms?: string;
+                        request_fields?: {
+                            name: string;
+                            label: string;
+                            required?: boolean;
+                            max_length?: number;
+                        }[];
                     };
                 };
             };
@@ -3705,6 +3852,15 @@ export interface paths {
                                 description: string;
                                 value: string;
                                 position: number;
+                            }[];
+                            approval: "manual" | "auto";
+                            auto_approve_email_domains: string[];
+                            terms: string;
+                            request_fields: {
+                                name: string;
+                                label: string;
+                                required: boolean;
+                                max_length: number;
                             }[];
                             /** Format: date-time */
                             created_at: string;
@@ -3995,7 +4151,7 @@ export interface paths {
                 };
                 cookie?: never;
             };
-            requestBody: {
+            requestBody?: {
                 content: {
                     "application/json": {
                         name?: string;
@@ -4132,6 +4288,17 @@ export interface paths {
                             request_id: number | null;
                             key_id: number | null;
                             used_this_month: number | null;
+                            approval: "manual" | "auto";
+                            /** @description the template's rule approves the caller's request at once */
+                            auto_approves_me: boolean;
+                            /** @description text the requester must accept ('' = none) */
+                            terms: string;
+                            request_fields: {
+                                name: string;
+                                label: string;
+                                required: boolean;
+                                max_length: number;
+                            }[];
                         }[];
                     };
                 };
@@ -4208,6 +4375,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /** @description Files a request: `approved` at once (key issued) when the template's rule approves the caller, else `pending`. A 400 names the wrong input: terms not accepted, an unknown, missing or too long field. */
         post: {
             parameters: {
                 query?: never;
@@ -4218,7 +4386,17 @@ export interface paths {
                 };
                 cookie?: never;
             };
-            requestBody?: never;
+            requestBody?: {
+                content: {
+                    "application/json": {
+                        accept_terms?: boolean;
+                        /** @description request field name -> the requester's text */
+                        fields?: {
+                            [key: string]: string;
+                        };
+                    } | null;
+                };
+            };
             responses: {
                 /** @description Default Response */
                 201: {
@@ -4231,12 +4409,23 @@ export interface paths {
                             project_id: number;
                             template_id: number;
                             user_id: number;
-                            status: "pending" | "approved" | "rejected" | "cancelled";
+                            status: "pending" | "approved" | "rejected" | "cancelled" | "expired";
                             reason: string | null;
                             /** Format: date-time */
                             created_at: string;
                             /** Format: date-time */
                             decided_at: string | null;
+                            /** @description the requester's values of the request fields */
+                            fields: {
+                                [key: string]: string;
+                            };
+                            terms_accepted: boolean;
+                            /** @description SHA-256 (hex) of the terms text accepted */
+                            terms_hash: string | null;
+                            /** @description 'auto_approval' when the template's rule decided */
+                            decided_by_rule: string | null;
+                            /** @description the key issued when a rule approved the request at once */
+                            key_id: number | null;
                         };
                     };
                 };
@@ -4345,12 +4534,23 @@ export interface paths {
                             project_id: number;
                             template_id: number;
                             user_id: number;
-                            status: "pending" | "approved" | "rejected" | "cancelled";
+                            status: "pending" | "approved" | "rejected" | "cancelled" | "expired";
                             reason: string | null;
                             /** Format: date-time */
                             created_at: string;
                             /** Format: date-time */
                             decided_at: string | null;
+                            /** @description the requester's values of the request fields */
+                            fields: {
+                                [key: string]: string;
+                            };
+                            terms_accepted: boolean;
+                            /** @description SHA-256 (hex) of the terms text accepted */
+                            terms_hash: string | null;
+                            /** @description 'auto_approval' when the template's rule decided */
+                            decided_by_rule: string | null;
+                            /** @description the key issued when a rule approved the request at once */
+                            key_id: number | null;
                         };
                     };
                 };
@@ -4433,10 +4633,10 @@ export interface paths {
         };
         get: {
             parameters: {
-                query: {
-                    page: number;
-                    page_size: number;
-                    status?: "pending" | "approved" | "rejected" | "cancelled";
+                query?: {
+                    page?: number;
+                    page_size?: number;
+                    status?: "pending" | "approved" | "rejected" | "cancelled" | "expired";
                 };
                 header?: never;
                 path: {
@@ -4459,12 +4659,23 @@ export interface paths {
                                 project_id: number;
                                 template_id: number;
                                 user_id: number;
-                                status: "pending" | "approved" | "rejected" | "cancelled";
+                                status: "pending" | "approved" | "rejected" | "cancelled" | "expired";
                                 reason: string | null;
                                 /** Format: date-time */
                                 created_at: string;
                                 /** Format: date-time */
                                 decided_at: string | null;
+                                /** @description the requester's values of the request fields */
+                                fields: {
+                                    [key: string]: string;
+                                };
+                                terms_accepted: boolean;
+                                /** @description SHA-256 (hex) of the terms text accepted */
+                                terms_hash: string | null;
+                                /** @description 'auto_approval' when the template's rule decided */
+                                decided_by_rule: string | null;
+                                /** @description the key issued when a rule approved the request at once */
+                                key_id: number | null;
                                 template_name: string;
                                 user: {
                                     id: number;
@@ -4678,7 +4889,7 @@ export interface paths {
                 };
                 cookie?: never;
             };
-            requestBody: {
+            requestBody?: {
                 content: {
                     "application/json": {
                         reason?: string;
@@ -4697,12 +4908,23 @@ export interface paths {
                             project_id: number;
                             template_id: number;
                             user_id: number;
-                            status: "pending" | "approved" | "rejected" | "cancelled";
+                            status: "pending" | "approved" | "rejected" | "cancelled" | "expired";
                             reason: string | null;
                             /** Format: date-time */
                             created_at: string;
                             /** Format: date-time */
                             decided_at: string | null;
+                            /** @description the requester's values of the request fields */
+                            fields: {
+                                [key: string]: string;
+                            };
+                            terms_accepted: boolean;
+                            /** @description SHA-256 (hex) of the terms text accepted */
+                            terms_hash: string | null;
+                            /** @description 'auto_approval' when the template's rule decided */
+                            decided_by_rule: string | null;
+                            /** @description the key issued when a rule approved the request at once */
+                            key_id: number | null;
                         };
                     };
                 };
@@ -4775,6 +4997,186 @@ export interface paths {
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{p}/request-settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    p: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description 'immediate': a mail per request; 'daily': one digest mail per approver after each UTC day */
+                            request_mail: "immediate" | "daily";
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** @description How approvers get request mails: at once, or one daily digest (in-app notices stay immediate) */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    p: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description 'immediate': a mail per request; 'daily': one digest mail per approver after each UTC day */
+                        request_mail: "immediate" | "daily";
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description 'immediate': a mail per request; 'daily': one digest mail per approver after each UTC day */
+                            request_mail: "immediate" | "daily";
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+            };
+        };
         trace?: never;
     };
     "/api/auth/whoami": {
@@ -4880,7 +5282,7 @@ export interface paths {
                 };
                 cookie?: never;
             };
-            requestBody: {
+            requestBody?: {
                 content: {
                     "application/json": {
                         reason?: string;
@@ -5073,7 +5475,7 @@ export interface paths {
                 };
                 cookie?: never;
             };
-            requestBody: {
+            requestBody?: {
                 content: {
                     "application/json": {
                         /**
@@ -5258,7 +5660,7 @@ export interface paths {
                 };
                 cookie?: never;
             };
-            requestBody: {
+            requestBody?: {
                 content: {
                     "application/json": {
                         reason?: string;
@@ -5573,7 +5975,7 @@ export interface paths {
                 };
                 cookie?: never;
             };
-            requestBody: {
+            requestBody?: {
                 content: {
                     "application/json": {
                         /**
@@ -5842,14 +6244,14 @@ export interface paths {
         /** Requests and cost of my key per hour or day */
         get: {
             parameters: {
-                query: {
+                query?: {
                     /** @description ISO date or datetime, inclusive (default: start of the current month) */
                     from?: string;
                     /** @description ISO date or datetime, exclusive (default: start of the next month) */
                     to?: string;
                     /** @description IANA time zone for dates without an offset and for days (default UTC) */
                     tz?: string;
-                    granularity: "hour" | "day";
+                    granularity?: "hour" | "day";
                 };
                 header?: never;
                 path: {
@@ -6056,9 +6458,9 @@ export interface paths {
         };
         get: {
             parameters: {
-                query: {
-                    page: number;
-                    page_size: number;
+                query?: {
+                    page?: number;
+                    page_size?: number;
                 };
                 header?: never;
                 path?: never;
@@ -6158,7 +6560,7 @@ export interface paths {
                 path?: never;
                 cookie?: never;
             };
-            requestBody: {
+            requestBody?: {
                 content: {
                     "application/json": {
                         /** @description absent: mark every notice read */
@@ -6232,9 +6634,9 @@ export interface paths {
         /** @description Mail addressed to me: what the UI shows when no SMTP server is configured */
         get: {
             parameters: {
-                query: {
-                    page: number;
-                    page_size: number;
+                query?: {
+                    page?: number;
+                    page_size?: number;
                 };
                 header?: never;
                 path?: never;
@@ -6320,9 +6722,9 @@ export interface paths {
         };
         get: {
             parameters: {
-                query: {
-                    page: number;
-                    page_size: number;
+                query?: {
+                    page?: number;
+                    page_size?: number;
                     /** @description 1/true adds `value` (audited) */
                     reveal?: string;
                 };
@@ -6359,6 +6761,9 @@ export interface paths {
                                     user: string;
                                     password: string;
                                 };
+                                /** @description the API key this secret was imported from */
+                                source_key_id?: number | null;
+                                source_key_status?: ("active" | "revoked" | "expired" | "rolled") | (never | null);
                             }[];
                         };
                     };
@@ -6468,6 +6873,9 @@ export interface paths {
                                 user: string;
                                 password: string;
                             };
+                            /** @description the API key this secret was imported from */
+                            source_key_id?: number | null;
+                            source_key_status?: ("active" | "revoked" | "expired" | "rolled") | (never | null);
                         };
                     };
                 };
@@ -6584,6 +6992,9 @@ export interface paths {
                                 user: string;
                                 password: string;
                             };
+                            /** @description the API key this secret was imported from */
+                            source_key_id?: number | null;
+                            source_key_status?: ("active" | "revoked" | "expired" | "rolled") | (never | null);
                         };
                     };
                 };
@@ -6732,7 +7143,7 @@ export interface paths {
                 };
                 cookie?: never;
             };
-            requestBody: {
+            requestBody?: {
                 content: {
                     "application/json": {
                         name?: string;
@@ -6771,6 +7182,9 @@ export interface paths {
                                 user: string;
                                 password: string;
                             };
+                            /** @description the API key this secret was imported from */
+                            source_key_id?: number | null;
+                            source_key_status?: ("active" | "revoked" | "expired" | "rolled") | (never | null);
                         };
                     };
                 };
@@ -6995,6 +7409,9 @@ export interface paths {
                                     user: string;
                                     password: string;
                                 };
+                                /** @description the API key this secret was imported from */
+                                source_key_id?: number | null;
+                                source_key_status?: ("active" | "revoked" | "expired" | "rolled") | (never | null);
                             }[];
                         };
                     };
@@ -7490,7 +7907,7 @@ export interface paths {
                 };
                 cookie?: never;
             };
-            requestBody: {
+            requestBody?: {
                 content: {
                     "application/json": {
                         label?: string | null;
@@ -7617,11 +8034,11 @@ export interface paths {
         /** Search packages of a node by master_id / label / after_id (needs package_view) */
         post: {
             parameters: {
-                query: {
+                query?: {
                     data_layer_id?: number;
-                    page: number;
+                    page?: number;
                     /** @description larger values are capped at 100, not refused */
-                    page_size: number;
+                    page_size?: number;
                 };
                 header?: never;
                 path: {
@@ -7630,7 +8047,7 @@ export interface paths {
                 };
                 cookie?: never;
             };
-            requestBody: {
+            requestBody?: {
                 content: {
                     "application/json": {
                         master_id?: (number | string) | (never | null);
@@ -8234,17 +8651,17 @@ export interface paths {
         /** Issued keys with requests and cost in a period [from, to) */
         get: {
             parameters: {
-                query: {
+                query?: {
                     /** @description ISO date or datetime, inclusive (default: start of the current month) */
                     from?: string;
                     /** @description ISO date or datetime, exclusive (default: start of the next month) */
                     to?: string;
                     /** @description IANA time zone for dates without an offset and for days (default UTC) */
                     tz?: string;
-                    page: number;
-                    page_size: number;
+                    page?: number;
+                    page_size?: number;
                     /** @description received_at | requests | total_cost | template_name | user; prefix "-" for descending */
-                    sort: string;
+                    sort?: string;
                     order?: "asc" | "desc";
                     status?: "active" | "revoked" | "all";
                     template_id?: number;
@@ -8391,14 +8808,14 @@ export interface paths {
         /** Requests and cost of one key per hour or day */
         get: {
             parameters: {
-                query: {
+                query?: {
                     /** @description ISO date or datetime, inclusive (default: start of the current month) */
                     from?: string;
                     /** @description ISO date or datetime, exclusive (default: start of the next month) */
                     to?: string;
                     /** @description IANA time zone for dates without an offset and for days (default UTC) */
                     tz?: string;
-                    granularity: "hour" | "day";
+                    granularity?: "hour" | "day";
                 };
                 header?: never;
                 path: {
@@ -8503,6 +8920,135 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/projects/{p}/issued-keys/{k}/breakdown": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Requests of one key by outcome and by operation in a period (whole UTC days) */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description ISO date or datetime, inclusive (default: start of the current month) */
+                    from?: string;
+                    /** @description ISO date or datetime, exclusive (default: start of the next month) */
+                    to?: string;
+                    /** @description IANA time zone for dates without an offset and for days (default UTC) */
+                    tz?: string;
+                };
+                header?: never;
+                path: {
+                    p: number;
+                    k: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            key_id: number;
+                            /** Format: date-time */
+                            from: string;
+                            /** Format: date-time */
+                            to: string;
+                            tz: string;
+                            currency: string;
+                            /** Format: date-time */
+                            days_from: string;
+                            /** Format: date-time */
+                            days_to: string;
+                            outcomes: {
+                                /** @description billed, 403, 404, 429_quota, 429_cap, 429_rate, 4xx, 5xx */
+                                outcome: string;
+                                requests: number;
+                                /** @description decimal text, e.g. "12.50" */
+                                cost: string;
+                            }[];
+                            operations: {
+                                /** @description method and route template */
+                                operation: string;
+                                requests: number;
+                            }[];
+                            total: {
+                                requests: number;
+                                /** @description decimal text, e.g. "12.50" */
+                                cost: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/projects/{p}/usage": {
         parameters: {
             query?: never;
@@ -8513,14 +9059,14 @@ export interface paths {
         /** Requests and cost of all keys of the project per hour or day */
         get: {
             parameters: {
-                query: {
+                query?: {
                     /** @description ISO date or datetime, inclusive (default: start of the current month) */
                     from?: string;
                     /** @description ISO date or datetime, exclusive (default: start of the next month) */
                     to?: string;
                     /** @description IANA time zone for dates without an offset and for days (default UTC) */
                     tz?: string;
-                    granularity: "hour" | "day";
+                    granularity?: "hour" | "day";
                 };
                 header?: never;
                 path: {
@@ -8654,7 +9200,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description RFC 4180 CSV (UTF-8, CRLF, a header row), sent as an attachment */
+                /** @description RFC 4180 CSV (UTF-8 with a byte order mark, CRLF, a header row), sent as an attachment */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -8753,7 +9299,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description RFC 4180 CSV (UTF-8, CRLF, a header row), sent as an attachment */
+                /** @description RFC 4180 CSV (UTF-8 with a byte order mark, CRLF, a header row), sent as an attachment */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -9222,7 +9768,7 @@ export interface paths {
                 };
                 cookie?: never;
             };
-            requestBody: {
+            requestBody?: {
                 content: {
                     "application/json": {
                         /** @description https (http only when the server allows it) */
@@ -9324,9 +9870,9 @@ export interface paths {
         };
         get: {
             parameters: {
-                query: {
-                    page: number;
-                    page_size: number;
+                query?: {
+                    page?: number;
+                    page_size?: number;
                 };
                 header?: never;
                 path: {
@@ -9610,6 +10156,12 @@ export interface components {
                 /** @description UPPER_SNAKE error code (server/src/errors.ts) */
                 code: string;
                 message: string;
+                /** @description VALIDATION_FAILED: the refused input, a dotted path (e.g. "name", "fields.0.name") */
+                field?: string;
+                /** @description VALIDATION_FAILED: what it broke: a JSON Schema keyword (maxLength, minLength, pattern, required, type, maximum…) or a rule of the server (reserved) */
+                keyword?: string;
+                /** @description the bound that was broken (VALIDATION_FAILED with maxLength, maximum…; a count limit): e.g. 100 */
+                limit?: number;
             } & {
                 [key: string]: unknown;
             };
