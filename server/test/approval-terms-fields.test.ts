@@ -137,6 +137,13 @@ describe('a request against terms and fields', () => {
       .executeTakeFirstOrThrow();
     expect(notice.body).toContain('Organisation: "ACME Labs"');
     expect(notice.body).toContain('The terms were accepted.');
+    // the UI words the notice from its params: the values and the acceptance travel with them
+    const inbox = (await owner.get('/api/me/notifications')).json();
+    expect(inbox.items.find((n: { kind: string }) => n.kind === 'key_request.created').params).toMatchObject({
+      template: expect.any(String),
+      fields: 'Organisation: "ACME Labs"',
+      terms_accepted: 1,
+    });
   });
 
   it('a template without terms or fields takes an empty body, no body, or {accept_terms: true}', async () => {

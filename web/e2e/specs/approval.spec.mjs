@@ -1,13 +1,14 @@
 // The approval workflow through the UI, in en and ru: the owner gives a template terms and a
 // required request field (TemplateApprovalSettings), a requester reads the terms in the request
 // dialog, cannot send before accepting and filling in the field, sends; the owner sees the value
-// and "terms accepted" in the requests table and approves. In en also: an auto-approving template
-// whose key the requester receives at once.
+// under its label and "terms accepted" in the requests table and in the bell's notice, and
+// approves. In en also: an auto-approving template whose key the requester receives at once.
 import {
   api,
   assert,
   createProject,
   fill,
+  newestNotification,
   setLanguage,
   signUp,
   snackbar,
@@ -24,6 +25,7 @@ const TEXT = {
     requested: /Request sent/,
     dialogTitle: 'Request "Data key"',
     termsAccepted: /terms accepted/,
+    noticeTerms: /The terms were accepted\./,
     approved: /Key issued/,
     atOnce: /Approved at once/,
     auto: 'Approve at once',
@@ -35,6 +37,7 @@ const TEXT = {
     requested: /Запрос отправлен/,
     dialogTitle: 'Запрос «Data key»',
     termsAccepted: /условия приняты/,
+    noticeTerms: /Условия приняты\./,
     approved: /Ключ выдан/,
     atOnce: /Одобрено сразу/,
     auto: 'Одобрять сразу',
@@ -114,11 +117,17 @@ function approvalSpec(lang) {
       const reqRow = o.locator('[data-role="request-row"]').first();
       await reqRow.waitFor();
       const value = await reqRow.locator(tid('request-value-organisation')).textContent();
-      assert(value.includes('ACME Labs'), `field value shown: ${value}`);
+      assert(value.includes(`${L.label}: ACME Labs`), `field shown under the owner's label: ${value}`);
       assert(
         L.termsAccepted.test(await reqRow.locator(tid('request-terms-accepted')).textContent()),
         'terms accepted shown',
       );
+      // the bell's notice carries the value and the acceptance, in the owner's language
+      const notice = await newestNotification(o);
+      assert(notice.kind === 'key_request.created', `newest notice: ${notice.kind}`);
+      assert(notice.body.includes(`${L.label}: "ACME Labs"`), `notice shows the field: ${notice.body}`);
+      assert(L.noticeTerms.test(notice.body), `notice says the terms were accepted: ${notice.body}`);
+      await o.keyboard.press('Escape');
       await reqRow.scrollIntoViewIfNeeded();
       await h.screenshot(o, '04-owner-requests');
       await withResponse(o, 'POST', /\/approve$/, () => reqRow.locator(tid('request-approve')).click());

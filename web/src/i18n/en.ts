@@ -168,6 +168,7 @@ export const en = {
     rewritten:
       'no imported secret needed rewriting | 1 imported secret now holds the new key | {count} imported secrets now hold the new key',
     reason: 'Reason: {reason}',
+    termsAccepted: 'The terms were accepted.',
   },
   offering: {
     nav: 'Get an API key',

@@ -51,7 +51,9 @@ export function notificationText(
       rewritten: rewritten === null ? '' : t('notifications.rewritten', { count: rewritten }, rewritten),
     };
     const reason = params.reason ? ` ${t('notifications.reason', { reason: params.reason })}` : '';
-    return { title, body: `${t(bodyKey, named)}${reason}` };
+    const fields = typeof params.fields === 'string' ? `\n${params.fields}` : '';
+    const terms = params.terms_accepted ? `\n${t('notifications.termsAccepted')}` : '';
+    return { title, body: `${t(bodyKey, named)}${reason}${fields}${terms}` };
   }
   return { title, body: n.body };
 }

@@ -288,7 +288,15 @@ async function fileRequest(
           title: `${renews === null ? 'API key request' : 'API key renewal request'}: ${t.name}`,
           body: `${quoted(requester.name)} <${requester.email}> ${renews === null ? 'requests' : 'asks to renew'} the API key ${quoted(t.name)} of project ${quoted(project.name)}.${given}${values.terms_hash ? '\nThe terms were accepted.' : ''}`,
           link: `/projects/${projectId}/api-keys#requests`,
-          params: { requester: requester.name, email: requester.email, template: t.name, project: project.name },
+          params: {
+            requester: requester.name,
+            email: requester.email,
+            template: t.name,
+            project: project.name,
+            // the owner's labels and the requester's values, shown as written (not translated)
+            ...(given ? { fields: given.slice(1) } : {}),
+            ...(values.terms_hash ? { terms_accepted: 1 } : {}),
+          },
         },
         { digest: project.request_mail === 'daily' },
       );
