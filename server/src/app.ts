@@ -11,6 +11,7 @@ import Fastify, {
   type FastifyBaseLogger,
   type FastifyError,
   type FastifyInstance,
+  type FastifyReply,
   type FastifyServerOptions,
   LogController,
 } from 'fastify';
@@ -29,7 +30,7 @@ import { type Clock, systemClock } from './lib/clock.js';
 import { randomToken, safeEqual } from './lib/crypto.js';
 import { EventBus } from './lib/events.js';
 import { ErrorResponse, errors, NAME_TEXT_PATTERN } from './lib/http.js';
-import { registerInputGuards } from './lib/input-guards.js';
+import { registerInputGuards, urlRefusal } from './lib/input-guards.js';
 import type { MasterKey } from './lib/master-key.js';
 import { relaxDefaults } from './lib/openapi.js';
 import { PgEventTransport } from './lib/pg-events.js';
@@ -253,7 +254,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   app.addSchema(ErrorResponse); // referenced by every route's documented error answers
-  registerInputGuards(app); // JSON depth bound, no NUL in JSON strings or URLs (lib/input-guards.ts)
+  registerInputGuards(app); // JSON depth bound, no NUL in JSON strings (lib/input-guards.ts)
+  // The first hook of every request, one callback for two things: the security headers (set now,
+  // they stay on whatever answer follows, a refusal by a later hook included) and the refusal of
+  // NUL in URLs.
+  app.addHook('onRequest', (req, reply, done) => {
+    const url = req.url;
+    setSecurityHeaders(url, reply);
+    done(urlRefusal(url));
+  });
   await app.register(cookiePlugin); // session cookies, parsed only where read
   // before any plugin that adds routes, so every request carries the `actor` decoration
   await app.register(authPlugin);
@@ -337,22 +346,19 @@ const SECURITY_HEADERS: Record<string, string> = {
 
 const SECURITY_HEADER_LIST = Object.entries(SECURITY_HEADERS);
 
+/** API answers get the one header they need; the UI and the API docs page the whole set (docs without CSP). */
+function setSecurityHeaders(url: string, reply: FastifyReply): void {
+  const docs = url.startsWith('/api/docs');
+  if (url.startsWith('/api/') && !docs) reply.header('x-content-type-options', 'nosniff');
+  else for (const [h, v] of SECURITY_HEADER_LIST) if (!docs || h !== 'content-security-policy') reply.header(h, v);
+}
+
 /** The built UI on the same port; unknown non-API GETs get index.html (client-side routing). */
 async function serveWeb(app: FastifyInstance, dist: string | null) {
   const hasUi = dist !== null && fs.existsSync(path.join(dist, 'index.html'));
   if (hasUi) {
     await app.register(fastifyStatic, { root: dist, wildcard: false, index: ['index.html'] });
   }
-  // A callback hook (no promise per response); API answers get the one header they need.
-  app.addHook('onSend', (req, reply, payload, done) => {
-    const url = req.url;
-    if (url.startsWith('/api/') && !url.startsWith('/api/docs')) reply.header('x-content-type-options', 'nosniff');
-    else {
-      const docs = url.startsWith('/api/docs');
-      for (const [h, v] of SECURITY_HEADER_LIST) if (!docs || h !== 'content-security-policy') reply.header(h, v);
-    }
-    done(null, payload);
-  });
   app.setNotFoundHandler((req, reply) => {
     // HEAD like GET (same status and headers; Node sends no body for HEAD)
     const read = req.method === 'GET' || req.method === 'HEAD';

@@ -369,6 +369,19 @@ describe('security headers and cookie flags', () => {
     const missing = await t.app.inject({ method: 'GET', url: '/api/nope' });
     expect(missing.statusCode).toBe(404);
     expect(missing.headers['content-type']).toMatch(/^application\/json/);
+    expect(missing.headers['x-content-type-options']).toBe('nosniff');
+    // refusals by the hooks in front of the routes carry it too
+    const badKey = await t.app.inject({
+      method: 'GET',
+      url: '/api/auth/whoami',
+      headers: { authorization: 'Bearer x.y.z' },
+    });
+    expect(badKey.statusCode).toBe(401);
+    expect(badKey.headers['x-content-type-options']).toBe('nosniff');
+    const nul = await t.app.inject({ method: 'GET', url: '/api/health%00' });
+    expect(nul.statusCode).toBe(400);
+    expect(nul.headers['x-content-type-options']).toBe('nosniff');
+    expectUiHeaders((await t.app.inject({ method: 'GET', url: '/projects%00' })).headers, 'UI URL with NUL');
   });
 
   it('HEAD of a client-side route answers like GET (200, HTML, same headers) without a body; API HEAD misses stay 404', async () => {

@@ -7,7 +7,7 @@
 //   cannot hold them either.
 // - JSON bodies must be valid UTF-8: decoding them as text replaced bad bytes with U+FFFD.
 import { isUtf8 } from 'node:buffer';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { AppError } from '../errors.js';
 
 /** Deeper than any real payload (package fields, permissions) and far below any stack limit. */
@@ -56,9 +56,11 @@ export function registerInputGuards(app: FastifyInstance): void {
     }
     parse(req, text, done);
   });
-  app.addHook('onRequest', (req: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void) => {
-    if (req.url.includes('%00'))
-      done(new AppError('VALIDATION_FAILED', 'The URL may not contain NUL (%00) characters'));
-    else done();
-  });
+}
+
+/** The refusal of a URL carrying NUL (%00), checked by the app's first onRequest hook. */
+export function urlRefusal(url: string): AppError | undefined {
+  return url.includes('%00')
+    ? new AppError('VALIDATION_FAILED', 'The URL may not contain NUL (%00) characters')
+    : undefined;
 }
