@@ -71,8 +71,13 @@ function templateEditingSpec(lang) {
         (await o.locator(`${tid('template-new-name')} input`).getAttribute('maxlength')) === '100',
         'the name input takes at most 100 characters',
       );
+      await fill(o, tid('template-new-description'), 'Sums two numbers');
       await selectOption(o, tid('template-new-role'), 'api-client');
-      await withResponse(o, 'POST', /\/api-key-templates$/, () => o.locator(tid('template-submit')).click());
+      const createdRes = await withResponse(o, 'POST', /\/api-key-templates$/, () =>
+        o.locator(tid('template-submit')).click(),
+      );
+      const created = await createdRes.json();
+      assert(created.description === 'Sums two numbers', `the dialog sends the description: ${created.description}`);
       const tile = o.locator('[data-role="template-tile"][data-name="Calculator API"]');
       await tile.waitFor();
       await snackbar(o, /./);
