@@ -49,6 +49,8 @@ export interface Config {
   readonly webhookAllowHosts: readonly string[];
   /** Days a key request may wait for a decision before it expires. */
   readonly requestTtlDays: number;
+  /** UTC hour at which the daily request digests go out (each covers the 24 hours before it). */
+  readonly digestHourUtc: number;
 }
 
 export type ObjectStoreName = 'db' | 'fs' | 's3';
@@ -210,5 +212,6 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     webhookAllowHttp: bool(env, 'KEYPORT_WEBHOOK_ALLOW_HTTP', false),
     webhookAllowHosts: hostList(env, 'KEYPORT_WEBHOOK_ALLOW_HOSTS'),
     requestTtlDays: int(env, 'KEYPORT_REQUEST_TTL_DAYS', 14, 1, 3650),
+    digestHourUtc: int(env, 'KEYPORT_DIGEST_HOUR_UTC', 0, 0, 23),
   });
 }

@@ -115,4 +115,33 @@ describe('daily request digest', () => {
       if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
     }
   }, 60_000);
+
+  it('goes out at KEYPORT_DIGEST_HOUR_UTC and covers the 24 hours before it', async () => {
+    const clock = new MutableClock(Date.UTC(2026, 10, 3, 9, 0, 0));
+    const t = await makeTestApp({ clock, env: { KEYPORT_DIGEST_HOUR_UTC: '8' } });
+    try {
+      await t.app.approvalJobs.stop();
+      const owner = await signUp(t.app, 'Owner');
+      const s = await approvalSetup(owner);
+      await owner.patch(`/api/projects/${s.projectId}/request-settings`, { request_mail: 'daily' });
+      const requester = await signUp(t.app, 'Alice');
+      expect((await requester.post(s.requestUrl, {})).statusCode).toBe(201); // 3 Nov 09:00
+      clock.t = Date.UTC(2026, 10, 4, 0, 0, 1); // midnight is not the hour
+      expect((await t.app.approvalJobs.tick()).digests).toBe(0);
+      clock.t = Date.UTC(2026, 10, 4, 7, 59, 59);
+      expect((await t.app.approvalJobs.tick()).digests).toBe(0);
+      clock.t = Date.UTC(2026, 10, 4, 8, 0, 1);
+      expect((await t.app.approvalJobs.tick()).digests).toBe(1);
+      expect((await t.app.approvalJobs.tick()).digests).toBe(0);
+      const mail = await t.app.ctx.k
+        .selectFrom('outbox')
+        .select('subject')
+        .where('to_email', '=', owner.user.email)
+        .where('subject', 'like', '%Daily digest%')
+        .execute();
+      expect(mail).toHaveLength(1);
+    } finally {
+      await t.close();
+    }
+  });
 });

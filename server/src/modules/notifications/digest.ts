@@ -1,17 +1,19 @@
 // The daily digest of request mails. In a project whose managers take request mail as a digest,
-// a request's in-app notice is written at once and its mail is left for the digest. After a UTC
-// day ends, each such manager gets one mail with every notice held back before that day: whoever
-// inserts the (user, day) claim row first writes it, in the same transaction that marks the
-// notices digested, so it is sent once a day however many instances run.
+// a request's in-app notice is written at once and its mail is left for the digest. Once a day, at
+// KEYPORT_DIGEST_HOUR_UTC, each such manager gets one mail with every notice held back until then:
+// whoever inserts the (user, day) claim row first writes it, in the same transaction that marks
+// the notices digested, so it is sent once a day however many instances run.
 import type { Ctx } from '../../context.js';
-import { DAY_MS } from '../../lib/clock.js';
+import { DAY_MS, HOUR_MS } from '../../lib/clock.js';
 
 const MAX_ITEMS = 100;
 
 export async function sendDigests(ctx: Ctx): Promise<number> {
   const now = ctx.clock.now();
-  const day = Math.floor(now / DAY_MS);
-  const before = day * DAY_MS;
+  // days run from one digest hour to the next: `day` numbers the latest digest time passed
+  const offset = ctx.config.digestHourUtc * HOUR_MS;
+  const day = Math.floor((now - offset) / DAY_MS);
+  const before = day * DAY_MS + offset;
   const users = await ctx.k
     .selectFrom('notifications')
     .select('user_id')
