@@ -3,6 +3,7 @@ import { defineStore } from 'pinia';
 import { ref } from 'vue';
 import { ApiError } from '../api/index.js';
 import { i18n } from '../i18n/index.js';
+import { keywordMessage } from '../lib/validation-keywords.js';
 
 export interface Toast {
   id: number;
@@ -15,6 +16,9 @@ let seq = 0;
 export function errorText(e: unknown): string {
   const { t, te, locale } = i18n.global;
   if (e instanceof ApiError) {
+    // a refused input: its name and the rule in the UI's language, not the validator's English
+    const worded = keywordMessage(e);
+    if (worded) return e.field ? `${e.field}: ${worded}` : worded;
     const key = `errors.${e.code}`;
     // English: the server's message is the most precise; other languages: the translated code.
     if (locale.value !== 'en' && te(key)) return t(key);
