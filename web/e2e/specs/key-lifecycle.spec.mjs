@@ -27,6 +27,7 @@ const TEXT = {
     waiting: /Waiting for approval since/,
     received: /Received/,
     revoked: /Revoked/,
+    prefixTaken: /CALC_token.*exist in this project/,
     ownerReason: /Reason: revoked by the project owner/,
     quotaUsed: /3 of 1,000 used this month/,
     copied: /copied/,
@@ -50,6 +51,7 @@ const TEXT = {
     waiting: /Ожидает одобрения с/,
     received: /Получен/,
     revoked: /Отозван/,
+    prefixTaken: /CALC_token.*в этом проекте уже есть/,
     ownerReason: /Причина: отозван владельцем проекта/,
     quotaUsed: /использовано 3 из 1\s000 в этом месяце/,
     copied: /скопирован/,
@@ -373,6 +375,21 @@ function lifecycle(lang) {
         async () => (await projectSecret.locator(tid('secret-value')).textContent()).trim() === String(projectId),
       );
       await h.screenshot(c, '06-client-secrets');
+
+      // ---------- a second import under the same prefix is stopped before it is sent ----------
+      await c.locator(tid('import-key')).click();
+      await c.locator('[data-role="import-key-item"][data-name="Calculator key"]').click();
+      await fill(c, tid('import-prefix'), 'CALC');
+      await waitUntil('the names already held are marked', async () => {
+        const marked = await c.locator('[data-role="import-preview-name"][data-taken="1"]').count();
+        return marked === 4;
+      });
+      assert(await c.locator(tid('import-submit')).isDisabled(), 'import disabled while names are taken');
+      const prefixMsg = plain(await c.locator(`${tid('import-prefix')} .v-messages`).textContent());
+      assert(L.prefixTaken.test(prefixMsg), `prefix message names the clash: ${prefixMsg}`);
+      await fill(c, tid('import-prefix'), 'CALC2');
+      await waitUntil('a free prefix clears the marks', async () => await c.locator(tid('import-submit')).isEnabled());
+      await c.locator(`${tid('import-dialog')} ${tid('confirm-cancel')}`).click();
 
       // ---------- a program uses the token ----------
       for (let i = 0; i < 3; i++) {

@@ -693,6 +693,7 @@ export const en = {
     importHint: 'The key and its info fields become secrets named with this prefix.',
     prefix: 'Prefix',
     willCreate: 'Will create:',
+    prefixTaken: 'Secrets named {names} exist in this project: choose another prefix',
     import: 'Import',
     imported: 'No secrets created | 1 secret created | {count} secrets created',
   },
