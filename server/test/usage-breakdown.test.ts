@@ -1,5 +1,5 @@
 // One issued key's requests by outcome and by operation for a period, over HTTP: what the
-// issued-keys screen opens when a key is clicked.
+// issued-keys screen opens when a key is clicked, and My keys shows its holder.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KeyActor } from '../src/auth/key-auth.js';
@@ -123,5 +123,21 @@ describe('GET /projects/:p/issued-keys/:k/breakdown', () => {
     expect(denied.statusCode).toBe(403);
     expect(denied.json().error.code).toBeTruthy();
     expect((await owner.get(url(keyId, '?from=nonsense'))).statusCode).toBe(400);
+  });
+});
+
+describe('GET /me/api-keys/:k/breakdown', () => {
+  it("shows the holder what the key's managers see; 404 for anyone else", async () => {
+    const q = '?from=2026-11-01&to=2026-11-20';
+    const mine = await holder.get(`/api/me/api-keys/${keyId}/breakdown${q}`);
+    expect(mine.statusCode, mine.body).toBe(200);
+    expect(mine.json()).toEqual((await owner.get(url(keyId, q))).json());
+    const stranger = await signUp(t.app, 'Stranger');
+    const denied = await stranger.get(`/api/me/api-keys/${keyId}/breakdown${q}`);
+    expect(denied.statusCode).toBe(404);
+    expect(denied.json().error.code).toBe('NOT_FOUND');
+    // the owner is not the holder: the owner's route is the managers' one
+    expect((await owner.get(`/api/me/api-keys/${keyId}/breakdown${q}`)).statusCode).toBe(404);
+    expect((await holder.get(`/api/me/api-keys/${keyId}/breakdown?from=nonsense`)).statusCode).toBe(400);
   });
 });

@@ -205,6 +205,24 @@ function myKeys(lang) {
         'the chart counts the requests',
         async () => Number(await card.locator(tid('usage-chart')).getAttribute('data-total')) === 2,
       );
+      // and below it the breakdown its managers see: both billed, both whoami (outcomes are written
+      // every 2 s: closing and opening the panel reads them again)
+      const mine = card.locator(tid('my-key-breakdown'));
+      const panelButton = card.locator(`${tid('my-key-usage')} button`).first();
+      await waitUntil(
+        'the breakdown by outcome',
+        async () => {
+          const billed = mine.locator('[data-role="breakdown-outcome"][data-outcome="billed"]');
+          if ((await billed.count()) && (await billed.getAttribute('data-requests')) === '2') return true;
+          await panelButton.click();
+          await panelButton.click();
+          return false;
+        },
+        20_000,
+        1000,
+      );
+      const op = mine.locator('[data-role="breakdown-operation"][data-operation="GET /api/auth/whoami"]');
+      assert((await op.getAttribute('data-requests')) === '2', 'the breakdown by operation');
       await h.screenshot(c, '01-my-keys');
 
       if (lang === 'en') {

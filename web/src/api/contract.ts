@@ -6355,6 +6355,134 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/me/api-keys/{k}/breakdown": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Requests of my key by outcome and by operation in a period (whole UTC days) */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description ISO date or datetime, inclusive (default: start of the current month) */
+                    from?: string;
+                    /** @description ISO date or datetime, exclusive (default: start of the next month) */
+                    to?: string;
+                    /** @description IANA time zone for dates without an offset and for days (default UTC) */
+                    tz?: string;
+                };
+                header?: never;
+                path: {
+                    k: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            key_id: number;
+                            /** Format: date-time */
+                            from: string;
+                            /** Format: date-time */
+                            to: string;
+                            tz: string;
+                            currency: string;
+                            /** Format: date-time */
+                            days_from: string;
+                            /** Format: date-time */
+                            days_to: string;
+                            outcomes: {
+                                /** @description billed, 403, 404, 429_quota, 429_cap, 429_rate, 4xx, 5xx */
+                                outcome: string;
+                                requests: number;
+                                /** @description decimal text, e.g. "12.50" */
+                                cost: string;
+                            }[];
+                            operations: {
+                                /** @description method and route template */
+                                operation: string;
+                                requests: number;
+                            }[];
+                            total: {
+                                requests: number;
+                                /** @description decimal text, e.g. "12.50" */
+                                cost: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/me/api-keys/{k}/token": {
         parameters: {
             query?: never;

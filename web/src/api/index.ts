@@ -146,6 +146,8 @@ export const me = {
   /** requests per day of my key */
   usage: async (k: Id, period: Period) =>
     (await at('/me/api-keys/{k}/usage', { k }).get({ ...period, granularity: 'day' })).items,
+  /** my key's requests by outcome and by operation (what its managers see) */
+  breakdown: (k: Id, period: Period) => at('/me/api-keys/{k}/breakdown', { k }).get(period),
   /** my own cap, at most the project's; null: none of my own */
   setSpendCap: (k: Id, monthly_spend_cap: string | null) => at('/me/api-keys/{k}', { k }).patch({ monthly_spend_cap }),
   /** the 50 newest, and how many of all are unread */

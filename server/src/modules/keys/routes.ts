@@ -6,7 +6,7 @@ import { AppError } from '../../errors.js';
 import { errors, NoContent, OptionalReason, PROJECT_ERRORS } from '../../lib/http.js';
 import { renewKey } from '../requests/service.js';
 import { parsePeriod } from '../usage/period.js';
-import { KeySeries, SeriesQuery } from '../usage/schemas.js';
+import { BreakdownQuery, KeyBreakdown, KeySeries, SeriesQuery } from '../usage/schemas.js';
 import { DEFAULT_GRACE_SECONDS } from './roll.js';
 import * as S from './schemas.js';
 import * as keys from './service.js';
@@ -188,6 +188,21 @@ export const keyRoutes: FastifyPluginAsyncTypebox = async (app) => {
         q.granularity,
       );
     },
+  );
+
+  app.get(
+    '/me/api-keys/:k/breakdown',
+    {
+      schema: {
+        tags,
+        summary: 'Requests of my key by outcome and by operation in a period (whole UTC days)',
+        params: S.MyKeyParams,
+        querystring: BreakdownQuery,
+        response: { 200: KeyBreakdown, ...MY_KEY_ERRORS },
+      },
+    },
+    async (req) =>
+      keys.myKeyBreakdown(ctx, requireUser(req).userId, req.params.k, parsePeriod(req.query, ctx.clock.now())),
   );
 
   app.get(

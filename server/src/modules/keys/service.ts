@@ -17,7 +17,7 @@ import { usageDb } from '../usage/db.js';
 import { monthOf } from '../usage/flush.js';
 import type { Period } from '../usage/period.js';
 import { monthCounts } from '../usage/quota.js';
-import { keySeries } from '../usage/stats.js';
+import { keyBreakdown, keySeries } from '../usage/stats.js';
 import { emitWebhook } from '../webhooks/events.js';
 import { effectiveCap } from './authenticator.js';
 import { revocationReasonCode, revokeKeysWhere, SYSTEM_REVOCATION_REASONS } from './revoke.js';
@@ -387,6 +387,12 @@ async function monthUsage(q: Q, keyIds: number[], month: number) {
 export async function myKeyUsage(ctx: Ctx, userId: number, keyId: number, period: Period, granularity: 'hour' | 'day') {
   const key = await findKey(ctx.k, { userId }, keyId);
   return keySeries(ctx, key.project_id, key.id, period, granularity);
+}
+
+/** What the key's managers see in its breakdown, for its holder; 404 for anyone else. */
+export async function myKeyBreakdown(ctx: Ctx, userId: number, keyId: number, period: Period) {
+  const key = await findKey(ctx.k, { userId }, keyId);
+  return keyBreakdown(ctx, key.project_id, key.id, period);
 }
 
 /** The holder's token, re-derived. Anyone else gets 404; a revoked or expired key cannot be copied. */
