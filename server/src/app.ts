@@ -8,7 +8,6 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, {
-  type FastifyBaseLogger,
   type FastifyError,
   type FastifyInstance,
   type FastifyReply,
@@ -34,6 +33,7 @@ import { registerInputGuards, urlRefusal } from './lib/input-guards.js';
 import type { MasterKey } from './lib/master-key.js';
 import { relaxDefaults } from './lib/openapi.js';
 import { PgEventTransport } from './lib/pg-events.js';
+import { lazyChildLogger, type RequestLog } from './lib/request-logger.js';
 import { sharedRateLimitStore } from './lib/shared-rate-limit.js';
 import { validatorCompiler } from './lib/validation.js';
 import { registerModules } from './modules/index.js';
@@ -106,58 +106,6 @@ export function loggerOptions(level: string, stream?: NodeJS.WritableStream): Fa
   } as unknown as FastifyServerOptions['logger'];
 }
 
-type Bindings = Record<string, unknown>;
-type ChildLoggerOptions = { level?: string; serializers?: unknown };
-/** pino's logger, as Fastify hands it to the child logger factory */
-type Log = FastifyBaseLogger & { isLevelEnabled(level: string): boolean; bindings(): Bindings };
-const LOG_METHODS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
-
-/**
- * A request's logger, made into a pino child (bindings serialised: reqId) only when it first
- * writes a line. Most requests write none, so most never pay for the child.
- */
-class LazyRequestLogger {
-  private made: Log | null = null;
-  constructor(
-    private readonly parent: Log,
-    private readonly own: Bindings,
-  ) {}
-  get real(): Log {
-    if (this.made === null) this.made = this.parent.child(this.own) as Log;
-    return this.made;
-  }
-  get level(): string {
-    return this.made?.level ?? this.parent.level;
-  }
-  set level(level: string) {
-    this.real.level = level;
-  }
-  isLevelEnabled(level: string): boolean {
-    return (this.made ?? this.parent).isLevelEnabled(level);
-  }
-  child(bindings: Bindings, options?: ChildLoggerOptions): Log {
-    return this.real.child(bindings, options as never) as Log;
-  }
-  bindings(): Bindings {
-    return this.made?.bindings() ?? { ...this.parent.bindings(), ...this.own };
-  }
-  silent(): void {}
-}
-for (const m of LOG_METHODS) {
-  Object.defineProperty(LazyRequestLogger.prototype, m, {
-    value(this: LazyRequestLogger, ...args: unknown[]) {
-      if (this.isLevelEnabled(m)) (this.real[m] as (...a: unknown[]) => void)(...args);
-    },
-  });
-}
-
-function lazyChildLogger(logger: Log, bindings: Bindings, opts: ChildLoggerOptions): Log {
-  // a route's own level or serializers, or no pino (logging off): a real child at once
-  if (opts.level !== undefined || opts.serializers !== undefined || typeof logger.isLevelEnabled !== 'function')
-    return logger.child(bindings, opts as never) as Log;
-  return new LazyRequestLogger(logger, bindings) as unknown as Log;
-}
-
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { config, db } = deps;
   // In-process pollers (the demo worker) carry this to keep their once-a-second requests out of the
@@ -178,7 +126,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     routerOptions: { maxParamLength: 200 },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  infoEnabled = (app.log as Partial<Log>).isLevelEnabled?.('info') ?? true;
+  infoEnabled = (app.log as Partial<RequestLog>).isLevelEnabled?.('info') ?? true;
   const base = {
     config,
     db,

@@ -60,12 +60,17 @@ export interface Access {
 const NODE_SET: ReadonlySet<string> = new Set(NODE_PERMISSIONS);
 
 /** Permissions that another one includes: a project manager manages its keys too. */
-const IMPLIED_BY: Partial<Record<Permission, Permission>> = { api_keys_manage: 'project_manage' };
+export const IMPLIED_BY: Readonly<Partial<Record<string, Permission>>> = { api_keys_manage: 'project_manage' };
+
+/** Whether project-wide permissions hold `permission`, directly or through the one that implies it. */
+export function holdsProject(project: { has(p: string): boolean }, permission: Permission): boolean {
+  if (project.has(permission)) return true;
+  const wider = IMPLIED_BY[permission];
+  return wider !== undefined && project.has(wider);
+}
 
 export function can(access: Access, permission: Permission, nodeId?: number): boolean {
-  if (access.project.has(permission)) return true;
-  const wider = IMPLIED_BY[permission];
-  if (wider !== undefined && access.project.has(wider)) return true;
+  if (holdsProject(access.project, permission)) return true;
   if (nodeId === undefined || !NODE_SET.has(permission)) return false;
   return access.nodes.get(nodeId)?.has(permission) ?? false;
 }

@@ -34,5 +34,5 @@ export function toLocaleDecimal(amount: string | null | undefined, locale: strin
 
 /** What a person typed in a decimal field, with "," or "." as the separator, as the API's text. */
 export function fromLocaleDecimal(text: string): string {
-  return text.trim().replace(/\s/g, '').replace(',', '.');
+  return text.replace(/\s/g, '').replace(',', '.');
 }

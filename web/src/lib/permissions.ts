@@ -2,6 +2,7 @@
 // offers exactly what the API accepts. A public role may hold only the viewing ones.
 
 import {
+  IMPLIED_BY,
   type PermissionSet,
   PUBLIC_ROLE_NODE_PERMISSIONS,
   PUBLIC_ROLE_PERMISSIONS,
@@ -10,6 +11,7 @@ import {
 import type { Permissions } from '../api/index.js';
 
 export {
+  IMPLIED_BY,
   NODE_PERMISSIONS,
   PROJECT_PERMISSIONS,
   PUBLIC_ROLE_NODE_PERMISSIONS,
@@ -37,11 +39,8 @@ export function addedPermissions(before: Permissions, next: Permissions) {
   return { project, nodes, any: project.length > 0 || nodes.length > 0 };
 }
 
-/**
- * Who may manage API keys (templates, requests, issued keys): project_manage implies it; a
- * dedicated api_keys_manage, where the server has it, grants it alone.
- */
-export const KEY_MANAGE_PERMISSIONS = ['project_manage', 'api_keys_manage'] as const;
+/** Who may manage API keys (templates, requests, issued keys): api_keys_manage, or the permission implying it. */
+export const KEY_MANAGE_PERMISSIONS = ['api_keys_manage', IMPLIED_BY.api_keys_manage as string] as const;
 /** Who may manage the project itself: roles, members, audit, webhooks. */
 export const PROJECT_MANAGE_PERMISSIONS = ['project_manage'] as const;
 /** Who may see the Secrets page: its managers, and code editors whose jobs read secrets. */

@@ -2,6 +2,8 @@
 // as decimal text ("12.50") or null, as the server takes it (lib/money.ts there: up to 10^9, no
 // more decimals than the currency has).
 
+import { fromLocaleDecimal } from './money.js';
+
 type T = (key: string, named?: Record<string, unknown>) => string;
 
 /** The server's upper bound, in whole currency units. */
@@ -18,7 +20,7 @@ export function currencyDigits(currency: string): number {
 
 /** "" → null (no cap), "12,5" → "12.5"; undefined when the text is not a valid cap. */
 export function parseSpendCap(text: string | null | undefined, currency: string): string | null | undefined {
-  const raw = (text ?? '').replace(/\s/g, '').replace(',', '.');
+  const raw = fromLocaleDecimal(text ?? '');
   if (!raw) return null;
   const m = /^(\d{1,10})(?:\.(\d+))?$/.exec(raw);
   if (!m) return undefined;

@@ -11,7 +11,7 @@ import { DAY_MS, toIso } from '../../lib/clock.js';
 import { parseJson } from '../../lib/json.js';
 import { formatMoney, parseCap } from '../../lib/money.js';
 import { audit } from '../audit/service.js';
-import { managersOf, notify, quoted } from '../notifications/service.js';
+import { holdersOf, notify, quoted } from '../notifications/service.js';
 import { fieldsOf } from '../templates/service.js';
 import { usageDb } from '../usage/db.js';
 import { monthOf } from '../usage/flush.js';
@@ -69,7 +69,7 @@ async function revoke(
       });
     } else {
       const holder = await holderOf(trx, key.user_id);
-      await notify(trx, ctx, await managersOf(trx, key.project_id), {
+      await notify(trx, ctx, await holdersOf(trx, key.project_id, 'project_manage'), {
         kind: 'key.revoked_by_holder',
         projectId: key.project_id,
         title: `API key revoked by its holder: ${key.template_name}`,
@@ -143,7 +143,7 @@ async function roll(
       });
     } else {
       const holder = await holderOf(trx, key.user_id);
-      await notify(trx, ctx, await managersOf(trx, key.project_id), {
+      await notify(trx, ctx, await holdersOf(trx, key.project_id, 'project_manage'), {
         kind: 'key.rolled_by_holder',
         projectId: key.project_id,
         title: `API key rolled by its holder: ${key.template_name}`,

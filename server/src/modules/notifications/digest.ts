@@ -5,6 +5,7 @@
 // the notices digested, so it is sent once a day however many instances run.
 import type { Ctx } from '../../context.js';
 import { DAY_MS, HOUR_MS } from '../../lib/clock.js';
+import { queueMails } from './service.js';
 
 const MAX_ITEMS = 100;
 
@@ -57,21 +58,13 @@ export async function sendDigests(ctx: Ctx): Promise<number> {
         (i) => `• ${i.title}\n  ${i.body.replace(/\n/g, '\n  ')}\n  Open: ${ctx.config.publicUrl}${i.link}`,
       );
       if (items.length > shown.length) lines.push(`… and ${items.length - shown.length} more in Keyport.`);
-      await trx
-        .insertInto('outbox')
-        .values({
-          to_email: user.email,
+      await queueMails(trx, now, [
+        {
+          to: user,
           subject: `[Keyport] Daily digest: ${items.length} key request${items.length === 1 ? '' : 's'}`,
-          body: `Hello ${user.name},\n\nKey requests since your last digest:\n\n${lines.join('\n\n')}\n\nText in quotes was written by Keyport users, not by Keyport; Keyport never asks you to follow a link inside it.\n\n— Keyport`,
-          status: 'pending',
-          attempts: 0,
-          next_attempt_at: now,
-          locked_until: null,
-          last_error: null,
-          created_at: now,
-          sent_at: null,
-        })
-        .execute();
+          text: `Key requests since your last digest:\n\n${lines.join('\n\n')}`,
+        },
+      ]);
       return true;
     });
     if (done) sent += 1;

@@ -1,5 +1,6 @@
 // Notifications: an in-app notice and an email per recipient, written in the caller's
 // transaction (never lost with the event, never blocking it). Mail leaves through the outbox.
+import { holdsProject, type Permission, parsePermissions } from '../../auth/permissions.js';
 import type { Ctx, Q } from '../../context.js';
 import { toIso } from '../../lib/clock.js';
 import { parseJson } from '../../lib/json.js';
@@ -60,13 +61,30 @@ export async function notify(
   if (digest) return;
   const users = await q.selectFrom('users').select(['email', 'name']).where('id', 'in', ids).execute();
   const url = `${ctx.config.publicUrl}${notice.link}`;
+  await queueMails(
+    q,
+    now,
+    users.map((to) => ({ to, subject: `[Keyport] ${notice.title}`, text: `${notice.body}\n\nOpen: ${url}` })),
+  );
+}
+
+/**
+ * Puts mails in the outbox (the OutboxSender delivers them): each greets its recipient by name and
+ * ends with the same warning about text Keyport users wrote.
+ */
+export async function queueMails(
+  q: Q,
+  now: number,
+  mails: { to: { email: string; name: string }; subject: string; text: string }[],
+): Promise<void> {
+  if (!mails.length) return;
   await q
     .insertInto('outbox')
     .values(
-      users.map((u) => ({
-        to_email: u.email,
-        subject: `[Keyport] ${notice.title}`,
-        body: `Hello ${u.name},\n\n${notice.body}\n\nOpen: ${url}\n\nText in quotes was written by Keyport users, not by Keyport; Keyport never asks you to follow a link inside it.\n\n— Keyport`,
+      mails.map((m) => ({
+        to_email: m.to.email,
+        subject: m.subject,
+        body: `Hello ${m.to.name},\n\n${m.text}\n\nText in quotes was written by Keyport users, not by Keyport; Keyport never asks you to follow a link inside it.\n\n— Keyport`,
         status: 'pending' as const,
         attempts: 0,
         next_attempt_at: now,
@@ -79,34 +97,19 @@ export async function notify(
     .execute();
 }
 
-/** Users who decide key requests: holders of api_keys_manage or project_manage (which implies it). */
-export async function approversOf(q: Q, projectId: number): Promise<number[]> {
+/**
+ * Users holding `permission` in a project through any of their roles (a permission implied by a
+ * wider one counts: the deciders of key requests are its api_keys_manage and project_manage holders).
+ */
+export async function holdersOf(q: Q, projectId: number, permission: Permission): Promise<number[]> {
   const rows = await q
     .selectFrom('member_roles')
     .innerJoin('roles', 'roles.id', 'member_roles.role_id')
     .select(['member_roles.user_id', 'roles.permissions'])
     .where('member_roles.project_id', '=', projectId)
     .execute();
-  const decides = (perms: string) => {
-    const project: string[] = JSON.parse(perms).project ?? [];
-    return project.includes('project_manage') || project.includes('api_keys_manage');
-  };
-  return [...new Set(rows.filter((r) => decides(r.permissions)).map((r) => r.user_id))];
-}
-
-/** Users holding project_manage in a project (through any of their roles). */
-export async function managersOf(q: Q, projectId: number): Promise<number[]> {
-  const rows = await q
-    .selectFrom('member_roles')
-    .innerJoin('roles', 'roles.id', 'member_roles.role_id')
-    .select(['member_roles.user_id', 'roles.permissions'])
-    .where('member_roles.project_id', '=', projectId)
-    .execute();
-  return [
-    ...new Set(
-      rows.filter((r) => (JSON.parse(r.permissions).project ?? []).includes('project_manage')).map((r) => r.user_id),
-    ),
-  ];
+  const holds = (json: string) => holdsProject(new Set(parsePermissions(json).project), permission);
+  return [...new Set(rows.filter((r) => holds(r.permissions)).map((r) => r.user_id))];
 }
 
 export async function listNotifications(ctx: Ctx, userId: number, limit: number, offset: number) {

@@ -16,8 +16,8 @@ import { revocationReasonCode, SYSTEM_REVOCATION_REASONS } from '../keys/revoke.
 import { notRollable, renewalPlan, rollKey } from '../keys/roll.js';
 import { findKey } from '../keys/service.js';
 import { ensurePersonalLayer } from '../layers/personal.js';
-import { approversOf, notify, quoted } from '../notifications/service.js';
-import { approvalOf, checkRequestInput, ruleApproves, termsHash } from '../templates/approval.js';
+import { holdersOf, notify, quoted } from '../notifications/service.js';
+import { approvalOf, checkRequestInput, requestFieldsOf, ruleApproves, termsHash } from '../templates/approval.js';
 import { fieldsOf } from '../templates/service.js';
 import { monthOf } from '../usage/flush.js';
 import { monthCounts } from '../usage/quota.js';
@@ -273,28 +273,28 @@ async function fileRequest(
       .where('id', '=', projectId)
       .executeTakeFirstOrThrow();
     if (!byRule) {
-      const labels = approvalOf(t).request_fields;
-      const given = labels
+      // the owner's labels and the requester's values, one line each
+      const given = requestFieldsOf(t)
         .filter((f) => fields[f.name] !== undefined)
-        .map((f) => `\n${f.label}: ${quoted(fields[f.name] ?? '')}`)
-        .join('');
+        .map((f) => `${f.label}: ${quoted(fields[f.name] ?? '')}`)
+        .join('\n');
       await notify(
         trx,
         ctx,
-        await approversOf(trx, projectId),
+        await holdersOf(trx, projectId, 'api_keys_manage'),
         {
           kind: renews === null ? 'key_request.created' : 'key_request.renewal',
           projectId,
           title: `${renews === null ? 'API key request' : 'API key renewal request'}: ${t.name}`,
-          body: `${quoted(requester.name)} <${requester.email}> ${renews === null ? 'requests' : 'asks to renew'} the API key ${quoted(t.name)} of project ${quoted(project.name)}.${given}${values.terms_hash ? '\nThe terms were accepted.' : ''}`,
+          body: `${quoted(requester.name)} <${requester.email}> ${renews === null ? 'requests' : 'asks to renew'} the API key ${quoted(t.name)} of project ${quoted(project.name)}.${given ? `\n${given}` : ''}${values.terms_hash ? '\nThe terms were accepted.' : ''}`,
           link: `/projects/${projectId}/api-keys#requests`,
           params: {
             requester: requester.name,
             email: requester.email,
             template: t.name,
             project: project.name,
-            // the owner's labels and the requester's values, shown as written (not translated)
-            ...(given ? { fields: given.slice(1) } : {}),
+            // shown as written (not translated)
+            ...(given ? { fields: given } : {}),
             ...(values.terms_hash ? { terms_accepted: 1 } : {}),
           },
         },

@@ -1,7 +1,7 @@
 // A template's approval settings: how its requests are decided (manual, or auto for everyone or
 // listed email domains), the terms a requester accepts and the fields they fill in.
 import { createHash } from 'node:crypto';
-import { Type } from 'typebox';
+import { type Static, Type } from 'typebox';
 import { AppError } from '../../errors.js';
 import { NAME_PATTERN } from '../../lib/http.js';
 import { parseJson } from '../../lib/json.js';
@@ -46,12 +46,7 @@ export const ApprovalOutput = {
   request_fields: Type.Array(RequestFieldOut),
 };
 
-export interface RequestFieldDef {
-  name: string;
-  label: string;
-  required: boolean;
-  max_length: number;
-}
+export type RequestFieldDef = Static<typeof RequestFieldOut>;
 
 export interface ApprovalSettingsInput {
   approval?: 'manual' | 'auto' | undefined;

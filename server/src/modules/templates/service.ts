@@ -220,7 +220,7 @@ export async function updateTemplate(ctx: Ctx, access: Access, templateId: numbe
       monthly_quota?: number | null;
       monthly_spend_cap_micros?: number | null;
       updated_at: number;
-    } = {
+    } & ReturnType<typeof approvalColumns> = {
       updated_at: ctx.clock.now(),
     };
     if (input.name !== undefined) {
@@ -262,17 +262,14 @@ export async function updateTemplate(ctx: Ctx, access: Access, templateId: numbe
         .where('template_id', '=', templateId)
         .execute();
     }
-    await trx
-      .updateTable('api_key_templates')
-      .set({ ...set, ...approvalColumns(input) })
-      .where('id', '=', templateId)
-      .execute();
+    Object.assign(set, approvalColumns(input));
+    await trx.updateTable('api_key_templates').set(set).where('id', '=', templateId).execute();
     await audit(trx, ctx, access.projectId, access.actor, {
       action: 'template.updated',
       object_type: 'template',
       object_id: templateId,
       details: {
-        fields: [...Object.keys(set), ...Object.keys(approvalColumns(input))].filter((k) => k !== 'updated_at'),
+        fields: Object.keys(set).filter((k) => k !== 'updated_at'),
       },
     });
     return moved;

@@ -5,7 +5,7 @@
 // once across instances and restarts.
 import type { Ctx } from '../../context.js';
 import { toIso } from '../../lib/clock.js';
-import { managersOf, notify, quoted } from '../notifications/service.js';
+import { holdersOf, notify, quoted } from '../notifications/service.js';
 import { emitWebhook } from '../webhooks/events.js';
 import type { Threshold } from './quota.js';
 
@@ -52,7 +52,7 @@ export class UsageAlerts {
         percent: t.percent,
         month: toIso(month),
       };
-      await notify(trx, ctx, [key.user_id, ...(await managersOf(trx, key.project_id))], {
+      await notify(trx, ctx, [key.user_id, ...(await holdersOf(trx, key.project_id, 'project_manage'))], {
         kind: 'usage.threshold',
         projectId: key.project_id,
         title: `API key ${t.percent === 100 ? 'limit reached' : 'nearing its limit'}: ${key.template_name}`,

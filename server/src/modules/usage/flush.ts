@@ -20,6 +20,12 @@ export function monthOf(hourMs: number): number {
   return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
 }
 
+/** The start of the UTC month after the one `ms` falls in. */
+export function nextMonthOf(ms: number): number {
+  const d = new Date(ms);
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
+}
+
 interface Roll {
   a: number;
   b: number;

@@ -9,6 +9,7 @@ import { AppError } from '../../errors.js';
 import type { Clock } from '../../lib/clock.js';
 import { formatMoney } from '../../lib/money.js';
 import { UsageAlerts } from './alerts.js';
+import { nextMonthOf } from './flush.js';
 import { isBilled, UsageMeter } from './meter.js';
 import { OutcomeCounter, outcomeOf } from './outcomes.js';
 import { CAP_REACHED, NO_QUOTA, QuotaTracker } from './quota.js';
@@ -55,8 +56,7 @@ function operationOf(req: FastifyRequest): string {
 
 /** Seconds until the next UTC month, when a used-up quota starts again. */
 function secondsToNextMonth(now: number): number {
-  const d = new Date(now);
-  return Math.max(1, Math.ceil((Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1) - now) / 1000));
+  return Math.max(1, Math.ceil((nextMonthOf(now) - now) / 1000));
 }
 
 /** The quota/cap answer for an admitted or refused key request (a function, not a closure per request). */

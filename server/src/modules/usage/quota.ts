@@ -18,7 +18,7 @@ import type { Database } from '../../db/schema.js';
 import type { Clock } from '../../lib/clock.js';
 import { HOUR_MS } from '../../lib/clock.js';
 import { usageDb } from './db.js';
-import { monthOf } from './flush.js';
+import { monthOf, nextMonthOf } from './flush.js';
 import type { BucketDelta } from './journal.js';
 
 interface Entry {
@@ -153,8 +153,7 @@ export class QuotaTracker {
   private monthAt(now: number): number {
     if (now < this.monthStart || now >= this.monthEnd) {
       this.monthStart = monthOf(now);
-      const d = new Date(this.monthStart);
-      this.monthEnd = Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
+      this.monthEnd = nextMonthOf(now);
     }
     return this.monthStart;
   }

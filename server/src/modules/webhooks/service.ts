@@ -9,7 +9,7 @@ import { toIso } from '../../lib/clock.js';
 import { ensureDataKey } from '../../lib/data-keys.js';
 import { parseJson } from '../../lib/json.js';
 import { audit } from '../audit/service.js';
-import { managersOf, notify, quoted } from '../notifications/service.js';
+import { holdersOf, notify, quoted } from '../notifications/service.js';
 import { allowedHosts, urlProblem } from './address-guard.js';
 import { enqueue, TEST_EVENT, type WebhookEventType } from './events.js';
 import { newSecret, sealWebhookSecret } from './signing.js';
@@ -247,7 +247,7 @@ export async function disableFailingEndpoint(q: Q, ctx: Ctx, projectId: number, 
     q.selectFrom('projects').select('name').where('id', '=', projectId).executeTakeFirstOrThrow(),
   ]);
   ctx.log.warn({ project_id: projectId, endpoint_id: endpointId }, 'webhook endpoint disabled after failing');
-  await notify(q, ctx, await managersOf(q, projectId), {
+  await notify(q, ctx, await holdersOf(q, projectId, 'project_manage'), {
     kind: 'webhook.disabled',
     projectId,
     title: 'Webhook endpoint disabled',
