@@ -14,6 +14,8 @@ export interface LoadSpec {
   duration?: number;
   /** stop after exactly this many requests */
   amount?: number;
+  /** requests per second across all connections (autocannon's overallRate); unset = as fast as the server answers */
+  rate?: number;
   headers?: Record<string, string>;
   body?: string;
   /** one token per line; each request takes the next one (`Authorization: Bearer <token>`) */
@@ -95,6 +97,7 @@ async function main() {
     // autocannon notices the end of an `amount` run at its next sample tick: tick often, or a
     // 2.05 s run would be reported as 3 s
     ...(spec.amount ? { amount: spec.amount, sampleInt: 10 } : { duration: spec.duration ?? 5 }),
+    ...(spec.rate ? { overallRate: spec.rate } : {}),
     headers,
     ...(spec.body !== undefined ? { body: spec.body } : {}),
     ...(setupRequest ? { requests: [{ setupRequest }] } : {}),

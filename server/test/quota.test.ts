@@ -198,4 +198,30 @@ describe('monthly quota per template', () => {
       await other.close();
     }
   });
+
+  it('a lineage idle through a refresh is read afresh at its next request', async () => {
+    const k = await issueKey(t, owner, holder, {
+      projectId,
+      permissions: { project: ['project_view'] },
+      monthlyQuota: 4,
+    });
+    const other = await makeTestApp({ clock, dataDir, masterKey, ...(pgSchema ? { pgSchema } : {}) });
+    try {
+      const a = bearer(t.app, k.token);
+      const b = bearer(other.app, k.token);
+      expect((await b.get('/api/auth/whoami')).statusCode).toBe(200); // B: 1 of 4
+      clock.advance(REFRESH_MS);
+      await other.app.usage.flush(); // B's refresh: the lineage was used since the last one
+      for (let i = 0; i < 3; i++) expect((await a.get('/api/auth/whoami')).statusCode).toBe(200);
+      await t.app.usage.flush();
+      clock.advance(REFRESH_MS);
+      const held = other.app.quota.size;
+      await other.app.usage.flush(); // idle at B since its last refresh: dropped, not re-read
+      expect(other.app.quota.size).toBeLessThan(held);
+      expect((await b.get('/api/auth/whoami')).statusCode).toBe(429); // loaded again: 4 of 4 used
+      expect((await requests(projectId)).get(k.keyId)).toBe(4);
+    } finally {
+      await other.close();
+    }
+  });
 });

@@ -7,6 +7,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KeyActor } from '../src/auth/key-auth.js';
 import type { Ctx } from '../src/context.js';
+import { BulkUpsert } from '../src/db/bulk-upsert.js';
 import { HOUR_MS } from '../src/lib/clock.js';
 import { applyBatch } from '../src/modules/usage/flush.js';
 import { readSegment } from '../src/modules/usage/journal.js';
@@ -109,6 +110,33 @@ describe('UsageMeter', () => {
     expect(await applyBatch(ctx.k, `test:${k}`, deltas, clock.now())).toBe('applied');
     expect(await applyBatch(ctx.k, `test:${k}`, deltas, clock.now())).toBe('duplicate');
     expect(await totals(k)).toEqual({ n: 11, c: 77n });
+  });
+
+  it('writes a batch of many keys in full and partial statements, adding to what is there', async () => {
+    // 2,500 keys: two full 1,000-row statements and one of 500, each text built once and reused
+    const keys = Array.from({ length: 2500 }, () => nextKey++);
+    const deltas = keys.map((keyId, i) => ({ keyId, projectId: 1, hour: 500_010, price: 3, count: 1 + (i % 7) }));
+    expect(await applyBatch(ctx.k, `many:1:${keys[0]}`, deltas, clock.now())).toBe('applied');
+    expect(await applyBatch(ctx.k, `many:2:${keys[0]}`, deltas, clock.now())).toBe('applied');
+    for (const i of [0, 999, 1000, 1999, 2000, 2499]) {
+      const n = 2 * (1 + (i % 7));
+      expect(await totals(keys[i] as number)).toEqual({ n, c: BigInt(n * 3) });
+    }
+  });
+
+  it('refuses a bulk statement whose builder binds columns in another order than declared', async () => {
+    const swapped = new BulkUpsert<{ project_id: number; hour: number; requests: number; cost_micros: number }>(
+      ['project_id', 'hour', 'requests', 'cost_micros'],
+      (k, rows) =>
+        k
+          .insertInto('usage_project_hours')
+          .values(rows.map((r) => ({ hour: r.hour, project_id: r.project_id, requests: r.requests, cost_micros: 0 }))),
+    );
+    await expect(swapped.run(ctx.k, [{ project_id: 1, hour: 1, requests: 5, cost_micros: 9 }])).rejects.toThrow(
+      /not in the order/,
+    );
+    const written = await sql<{ n: number }>`SELECT COUNT(*) AS n FROM usage_project_hours WHERE hour = 1`.execute(ctx.k);
+    expect(Number(written.rows[0]?.n)).toBe(0);
   });
 
   it('writes every count to the journal before releasing the response', async () => {

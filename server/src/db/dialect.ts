@@ -1,9 +1,10 @@
 // Opens the database: embedded SQLite (WAL) by default, PostgreSQL when a postgres:// URL is given.
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, PostgresDialect, type SqliteDatabase, SqliteDialect, type SqliteStatement } from 'kysely';
 import pg from 'pg';
 import { ensurePrivateDir, ensurePrivateFile, PRIVATE_FILE_MODE, tighten } from '../lib/data-dir.js';
+import { Lru } from '../lib/lru.js';
 import type { Database } from './schema.js';
 
 export type DialectName = 'sqlite' | 'postgres';
@@ -63,6 +64,33 @@ export function openDb(opts: OpenDbOptions): Db {
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
-  const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   return { kysely, dialect: 'sqlite', pool: null, pgConfig: null, file, close: () => kysely.destroy() };
+}
+
+/** Prepared statements kept per SQLite connection: enough for every query text the app repeats. */
+const STATEMENT_CACHE = 512;
+
+/**
+ * Kysely's SQLite driver prepares every query anew; SQLite then parses and plans the same text
+ * each time (for the metering flush's 1,000-row upserts that is most of the work). Query texts
+ * repeat (parameters are bound, never inlined), so a statement prepared once serves them all.
+ * Safe because the driver runs one statement at a time per connection and never streams here.
+ */
+function withStatementCache(db: SQLite.Database): SqliteDatabase {
+  const cache = new Lru<string, SqliteStatement>(STATEMENT_CACHE);
+  return {
+    prepare(text: string) {
+      let stmt = cache.get(text);
+      if (stmt === undefined) {
+        stmt = db.prepare(text);
+        cache.set(text, stmt);
+      }
+      return stmt;
+    },
+    close() {
+      cache.clear();
+      db.close();
+    },
+  };
 }

@@ -39,6 +39,8 @@ interface CachedToken {
 }
 
 const LEEWAY_S = 30;
+/** how far another instance's clock may run behind ours when it stamps `updated_at` */
+const CLOCK_SKEW_MS = 5000;
 const KID = /^[A-Za-z0-9_-]{1,64}$/;
 const MAX_TOKEN = 4096;
 
@@ -130,7 +132,11 @@ export class KeyDirectory implements KeyAuthenticator {
   private readonly keys = new Map<string, KeyInfo>();
   private readonly byId = new Map<number, KeyInfo>();
   private readonly roles = new Map<number, RoleInfo>();
-  private lastSync = 0;
+  private readonly roleLoads = new Map<number, Promise<RoleInfo | null>>();
+  /** bumped when roles are invalidated: a load that began before keeps its answer out of the cache */
+  private roleGeneration = 0;
+  /** the next sync reads keys changed since this time (ms, this instance's clock) */
+  private syncFrom = 0;
   private timer: NodeJS.Timeout | null = null;
   private unsubscribe: (() => void) | null = null;
   private readonly ttlMs: number;
@@ -235,10 +241,22 @@ export class KeyDirectory implements KeyAuthenticator {
     return this.byId.get(keyId)?.limits ?? null;
   }
 
-  private async role(roleId: number): Promise<RoleInfo | null> {
+  /** A role's permissions and price: cached for the TTL; concurrent misses share one query. */
+  private role(roleId: number): Promise<RoleInfo | null> {
     const cached = this.roles.get(roleId);
+    if (cached && cached.until > this.ctx.clock.now()) return Promise.resolve(cached);
+    const pending = this.roleLoads.get(roleId);
+    if (pending !== undefined) return pending;
+    const load: Promise<RoleInfo | null> = this.loadRole(roleId).finally(() => {
+      if (this.roleLoads.get(roleId) === load) this.roleLoads.delete(roleId);
+    });
+    this.roleLoads.set(roleId, load);
+    return load;
+  }
+
+  private async loadRole(roleId: number): Promise<RoleInfo | null> {
     const now = this.ctx.clock.now();
-    if (cached && cached.until > now) return cached;
+    const generation = this.roleGeneration;
     const row = await this.ctx.k
       .selectFrom('roles')
       .select(['permissions', 'price_micros'])
@@ -250,7 +268,7 @@ export class KeyDirectory implements KeyAuthenticator {
     }
     const merged = mergePermissions([parsePermissions(row.permissions)]);
     const info: RoleInfo = { ...merged, priceMicros: Number(row.price_micros), until: now + Math.max(this.ttlMs, 0) };
-    if (this.ttlMs > 0) this.roles.set(roleId, info);
+    if (this.ttlMs > 0 && generation === this.roleGeneration) this.roles.set(roleId, info);
     return info;
   }
 
@@ -290,29 +308,31 @@ export class KeyDirectory implements KeyAuthenticator {
   private track(rows: KeyRow[]) {
     for (const r of rows) {
       this.apply(r);
-      if (r.updated_at > this.lastSync) this.lastSync = r.updated_at;
     }
   }
 
   private async loadAll(): Promise<void> {
+    const started = this.ctx.clock.now();
     const rows = await this.ctx.k.selectFrom('api_keys').select(KEY_COLUMNS).where('revoked_at', 'is', null).execute();
     this.track(rows);
-    const max = await this.ctx.k
-      .selectFrom('api_keys')
-      .select((eb) => eb.fn.max('updated_at').as('m'))
-      .executeTakeFirst();
-    this.lastSync = Math.max(this.lastSync, Number(max?.m ?? 0));
+    this.syncFrom = started - CLOCK_SKEW_MS;
   }
 
-  /** Changes since the last sync (with a margin for clock skew between instances). */
+  /**
+   * Keys changed since the previous sync began, less a margin for clocks of other instances that
+   * run behind ours. Measured from when the previous sync began, not from the newest change seen:
+   * after a burst of new keys the next syncs read the burst once, not at every poll for ever.
+   */
   async sync(): Promise<void> {
+    const started = this.ctx.clock.now();
     const rows = await this.ctx.k
       .selectFrom('api_keys')
       .select(KEY_COLUMNS)
-      .where('updated_at', '>=', this.lastSync - 5000)
+      .where('updated_at', '>=', this.syncFrom)
       .execute();
     this.track(rows);
-    this.roles.clear();
+    this.syncFrom = started - CLOCK_SKEW_MS;
+    this.forgetRoles();
   }
 
   private async loadByJti(jti: string): Promise<KeyInfo | null> {
@@ -336,18 +356,26 @@ export class KeyDirectory implements KeyAuthenticator {
         await this.loadById(e.keyId);
         return;
       case 'role':
+        this.roleGeneration += 1;
         this.roles.delete(e.roleId);
+        this.roleLoads.delete(e.roleId);
         return;
       case 'project':
         for (const info of [...this.byId.values()]) if (info.projectId === e.projectId) this.markGone(info);
         return;
       case 'all':
         this.tokens.clear();
-        this.roles.clear();
+        this.forgetRoles();
         for (const info of [...this.byId.values()]) this.markGone(info);
         await this.loadAll();
         return;
     }
+  }
+
+  private forgetRoles() {
+    this.roleGeneration += 1;
+    this.roles.clear();
+    this.roleLoads.clear();
   }
 
   private markGone(info: KeyInfo) {

@@ -3,12 +3,11 @@
 // buckets and the three rollups. Rows are sorted by primary key so concurrent instances on
 // PostgreSQL lock rows in the same order (no deadlocks between flushers).
 import { type Kysely, sql } from 'kysely';
+import { BulkUpsert } from '../../db/bulk-upsert.js';
 import type { Database } from '../../db/schema.js';
 import { DAY_MS, HOUR_MS } from '../../lib/clock.js';
 import { usageDb } from './db.js';
 import type { BucketDelta } from './journal.js';
-
-const CHUNK = 1000;
 
 /** Exact integers as bind values: numbers while safe, decimal strings beyond 2^53. */
 const big = (v: bigint): number =>
@@ -44,6 +43,58 @@ function rollup(into: Map<string, Roll>, a: number, b: number, projectId: number
 }
 
 const byAB = (x: Roll, y: Roll) => x.a - y.a || x.b - y.b;
+
+type HourRow = { key_id: number; project_id: number; hour: number; price_micros: number; count: number };
+type KeyRollRow<P extends string> = { key_id: number; project_id: number; requests: number; cost_micros: number } & {
+  [k in P]: number;
+};
+type ProjectHourRow = { project_id: number; hour: number; requests: number; cost_micros: number };
+
+const hourUpsert = new BulkUpsert<HourRow>(['key_id', 'project_id', 'hour', 'price_micros', 'count'], (k, rows) =>
+  usageDb(k)
+    .insertInto('usage_buckets')
+    .values(rows)
+    .onConflict((oc) =>
+      oc.columns(['key_id', 'hour', 'price_micros']).doUpdateSet({ count: sql`usage_buckets.count + excluded.count` }),
+    ),
+);
+const dayUpsert = new BulkUpsert<KeyRollRow<'day'>>(
+  ['key_id', 'project_id', 'day', 'requests', 'cost_micros'],
+  (k, rows) =>
+    usageDb(k)
+      .insertInto('usage_key_days')
+      .values(rows)
+      .onConflict((oc) =>
+        oc.columns(['key_id', 'day']).doUpdateSet({
+          requests: sql`usage_key_days.requests + excluded.requests`,
+          cost_micros: sql`usage_key_days.cost_micros + excluded.cost_micros`,
+        }),
+      ),
+);
+const monthUpsert = new BulkUpsert<KeyRollRow<'month'>>(
+  ['key_id', 'project_id', 'month', 'requests', 'cost_micros'],
+  (k, rows) =>
+    usageDb(k)
+      .insertInto('usage_key_months')
+      .values(rows)
+      .onConflict((oc) =>
+        oc.columns(['key_id', 'month']).doUpdateSet({
+          requests: sql`usage_key_months.requests + excluded.requests`,
+          cost_micros: sql`usage_key_months.cost_micros + excluded.cost_micros`,
+        }),
+      ),
+);
+const projectHourUpsert = new BulkUpsert<ProjectHourRow>(['project_id', 'hour', 'requests', 'cost_micros'], (k, rows) =>
+  usageDb(k)
+    .insertInto('usage_project_hours')
+    .values(rows)
+    .onConflict((oc) =>
+      oc.columns(['project_id', 'hour']).doUpdateSet({
+        requests: sql`usage_project_hours.requests + excluded.requests`,
+        cost_micros: sql`usage_project_hours.cost_micros + excluded.cost_micros`,
+      }),
+    ),
+);
 
 /** Returns 'duplicate' when this batch id was applied before (nothing changed). */
 export async function applyBatch(
@@ -83,73 +134,36 @@ export async function applyBatch(
         .executeTakeFirst();
       if (Number(mark.numInsertedOrUpdatedRows ?? 0n) === 0) return 'duplicate' as const;
 
-      for (let i = 0; i < hours.length; i += CHUNK) {
-        await trx
-          .insertInto('usage_buckets')
-          .values(hours.slice(i, i + CHUNK))
-          .onConflict((oc) =>
-            oc
-              .columns(['key_id', 'hour', 'price_micros'])
-              .doUpdateSet({ count: sql`usage_buckets.count + excluded.count` }),
-          )
-          .execute();
-      }
-      const dayRows = [...days.values()].sort(byAB).map((r) => ({
-        key_id: r.a,
-        project_id: r.projectId,
-        day: r.b,
-        requests: big(r.requests),
-        cost_micros: big(r.cost),
-      }));
-      for (let i = 0; i < dayRows.length; i += CHUNK) {
-        await trx
-          .insertInto('usage_key_days')
-          .values(dayRows.slice(i, i + CHUNK))
-          .onConflict((oc) =>
-            oc.columns(['key_id', 'day']).doUpdateSet({
-              requests: sql`usage_key_days.requests + excluded.requests`,
-              cost_micros: sql`usage_key_days.cost_micros + excluded.cost_micros`,
-            }),
-          )
-          .execute();
-      }
-      const monthRows = [...months.values()].sort(byAB).map((r) => ({
-        key_id: r.a,
-        project_id: r.projectId,
-        month: r.b,
-        requests: big(r.requests),
-        cost_micros: big(r.cost),
-      }));
-      for (let i = 0; i < monthRows.length; i += CHUNK) {
-        await trx
-          .insertInto('usage_key_months')
-          .values(monthRows.slice(i, i + CHUNK))
-          .onConflict((oc) =>
-            oc.columns(['key_id', 'month']).doUpdateSet({
-              requests: sql`usage_key_months.requests + excluded.requests`,
-              cost_micros: sql`usage_key_months.cost_micros + excluded.cost_micros`,
-            }),
-          )
-          .execute();
-      }
-      const phRows = [...projectHours.values()].sort(byAB).map((r) => ({
-        project_id: r.a,
-        hour: r.b,
-        requests: big(r.requests),
-        cost_micros: big(r.cost),
-      }));
-      for (let i = 0; i < phRows.length; i += CHUNK) {
-        await trx
-          .insertInto('usage_project_hours')
-          .values(phRows.slice(i, i + CHUNK))
-          .onConflict((oc) =>
-            oc.columns(['project_id', 'hour']).doUpdateSet({
-              requests: sql`usage_project_hours.requests + excluded.requests`,
-              cost_micros: sql`usage_project_hours.cost_micros + excluded.cost_micros`,
-            }),
-          )
-          .execute();
-      }
+      await hourUpsert.run(trx, hours);
+      await dayUpsert.run(
+        trx,
+        [...days.values()].sort(byAB).map((r) => ({
+          key_id: r.a,
+          project_id: r.projectId,
+          day: r.b,
+          requests: big(r.requests),
+          cost_micros: big(r.cost),
+        })),
+      );
+      await monthUpsert.run(
+        trx,
+        [...months.values()].sort(byAB).map((r) => ({
+          key_id: r.a,
+          project_id: r.projectId,
+          month: r.b,
+          requests: big(r.requests),
+          cost_micros: big(r.cost),
+        })),
+      );
+      await projectHourUpsert.run(
+        trx,
+        [...projectHours.values()].sort(byAB).map((r) => ({
+          project_id: r.a,
+          hour: r.b,
+          requests: big(r.requests),
+          cost_micros: big(r.cost),
+        })),
+      );
       return 'applied' as const;
     });
 }

@@ -3,8 +3,10 @@
 // the hot path (a numeric Map key, an array slot, a Map increment), written every few seconds by
 // additive upserts, so several instances add up. A crash loses at most the last few seconds of these statistics, never a bill:
 // billing has its own journal (meter.ts).
-import { sql } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { Ctx } from '../../context.js';
+import { BulkUpsert } from '../../db/bulk-upsert.js';
+import type { Database } from '../../db/schema.js';
 import { DAY_MS } from '../../lib/clock.js';
 
 export type Outcome = 'billed' | '403' | '404' | '429_quota' | '429_cap' | '429_rate' | '4xx' | '5xx';
@@ -29,6 +31,36 @@ interface KeyDay {
 const CHUNK = 500;
 const DAYS = 131_072; // 2^17 days ≈ year 2328; keyId * 2^17 + day number stays below 2^53
 const outcomeIndex = new Map(OUTCOMES.map((o, i) => [o, i]));
+
+type OutcomeRow = { key_id: number; project_id: number; day: number; outcome: string; requests: number };
+type OperationRow = { key_id: number; project_id: number; day: number; operation: string; requests: number };
+
+const outcomeUpsert = new BulkUpsert<OutcomeRow>(
+  ['key_id', 'project_id', 'day', 'outcome', 'requests'],
+  (k: Kysely<Database>, rows) =>
+    k
+      .insertInto('usage_key_outcomes')
+      .values(rows)
+      .onConflict((oc) =>
+        oc.columns(['key_id', 'day', 'outcome']).doUpdateSet((eb) => ({
+          requests: eb('usage_key_outcomes.requests', '+', eb.ref('excluded.requests')),
+        })),
+      ),
+  CHUNK,
+);
+const operationUpsert = new BulkUpsert<OperationRow>(
+  ['key_id', 'project_id', 'day', 'operation', 'requests'],
+  (k: Kysely<Database>, rows) =>
+    k
+      .insertInto('usage_key_operations')
+      .values(rows)
+      .onConflict((oc) =>
+        oc.columns(['key_id', 'day', 'operation']).doUpdateSet((eb) => ({
+          requests: eb('usage_key_operations.requests', '+', eb.ref('excluded.requests')),
+        })),
+      ),
+  CHUNK,
+);
 
 export class OutcomeCounter {
   /** by keyId * DAYS + day number: numbers, so the hot path builds no string key */
@@ -83,9 +115,8 @@ export class OutcomeCounter {
     const lastUsed = this.lastUsed;
     this.counts = new Map();
     this.lastUsed = new Map();
-    const outcomeRows: { key_id: number; project_id: number; day: number; outcome: string; requests: number }[] = [];
-    const operationRows: { key_id: number; project_id: number; day: number; operation: string; requests: number }[] =
-      [];
+    const outcomeRows: OutcomeRow[] = [];
+    const operationRows: OperationRow[] = [];
     for (const c of counts.values()) {
       const base = { key_id: c.keyId, project_id: c.projectId, day: c.day };
       c.outcomes.forEach((n, i) => {
@@ -95,26 +126,8 @@ export class OutcomeCounter {
     }
     try {
       await this.ctx.k.transaction().execute(async (trx) => {
-        for (let i = 0; i < outcomeRows.length; i += CHUNK)
-          await trx
-            .insertInto('usage_key_outcomes')
-            .values(outcomeRows.slice(i, i + CHUNK))
-            .onConflict((oc) =>
-              oc.columns(['key_id', 'day', 'outcome']).doUpdateSet((eb) => ({
-                requests: eb('usage_key_outcomes.requests', '+', eb.ref('excluded.requests')),
-              })),
-            )
-            .execute();
-        for (let i = 0; i < operationRows.length; i += CHUNK)
-          await trx
-            .insertInto('usage_key_operations')
-            .values(operationRows.slice(i, i + CHUNK))
-            .onConflict((oc) =>
-              oc.columns(['key_id', 'day', 'operation']).doUpdateSet((eb) => ({
-                requests: eb('usage_key_operations.requests', '+', eb.ref('excluded.requests')),
-              })),
-            )
-            .execute();
+        await outcomeUpsert.run(trx, outcomeRows);
+        await operationUpsert.run(trx, operationRows);
         // last_used_at only moves forward (another instance may have written a later time); one
         // statement per chunk of keys, not one per key
         const used = [...lastUsed];

@@ -6,7 +6,8 @@
 // used = db + pending, per lineage and month:
 //   db       the month's count in usage_key_months, loaded on the key's first request of the month
 //            and refreshed every REFRESH_MS inside the meter's flush round (so a refresh never
-//            interleaves with a commit of this instance)
+//            interleaves with a commit of this instance); a lineage idle since the previous
+//            refresh is dropped instead and loaded again at its next request
 //   pending  requests admitted here and not yet committed: reserved at admission (concurrent
 //            requests cannot all slip under the limit), released when the answer is not billed,
 //            moved into `db` when the flusher commits the batch holding them
@@ -72,17 +73,23 @@ export async function monthCounts(
   month: number,
 ): Promise<Map<number, { requests: number; cost: number }>> {
   const out = new Map<number, { requests: number; cost: number }>();
+  const u = usageDb(k);
   for (let i = 0; i < lineageIds.length; i += CHUNK) {
     const ids = lineageIds.slice(i, i + CHUNK);
-    const rows = await usageDb(k)
-      .selectFrom('usage_key_months as m')
-      .innerJoin('api_keys as a', 'a.id', 'm.key_id')
-      .select(['a.id', 'a.lineage_id', 'm.requests', 'm.cost_micros'])
-      .where('m.month', '=', month)
-      .where((eb) => eb.or([eb('a.id', 'in', ids), eb('a.lineage_id', 'in', ids)]))
+    // Index lookups only, in two steps: the lineages' later keys by lineage_id, then the month rows
+    // of all their keys by primary key. One query with an OR (or a join on lineage_id) lets the
+    // planner scan the whole month instead, which grows with every key used.
+    const lineageOf = new Map<number, number>(ids.map((id) => [id, id]));
+    const later = await u.selectFrom('api_keys').select(['id', 'lineage_id']).where('lineage_id', 'in', ids).execute();
+    for (const r of later) lineageOf.set(r.id, r.lineage_id as number);
+    const rows = await u
+      .selectFrom('usage_key_months')
+      .select(['key_id', 'requests', 'cost_micros'])
+      .where('key_id', 'in', [...lineageOf.keys()])
+      .where('month', '=', month)
       .execute();
     for (const r of rows) {
-      const lineage = r.lineage_id ?? r.id;
+      const lineage = lineageOf.get(r.key_id) as number;
       const sum = out.get(lineage) ?? { requests: 0, cost: 0 };
       sum.requests += Number(r.requests);
       sum.cost += Number(r.cost_micros);
@@ -100,8 +107,10 @@ export class QuotaTracker {
   private lastRefresh = 0;
   private monthStart = 0;
   private monthEnd = 0;
-  /** lineages first seen in this event-loop turn, read in one query at its end */
+  /** lineages first seen since the last read began, read together by the next one */
   private loading: LoadBatch | null = null;
+  /** the read of counts in flight (settled when none): the next one waits for it */
+  private lastLoad: Promise<void> = Promise.resolve();
 
   /** set by the alerts module */
   onThreshold: ThresholdListener | null = null;
@@ -159,14 +168,16 @@ export class QuotaTracker {
   }
 
   /**
-   * Reads a lineage's month counts together with every other lineage first seen in the same
-   * event-loop turn: many new keys at once (a fleet starting up) cost one query, not one each.
+   * Reads a lineage's month counts together with every other lineage first seen before the read
+   * starts: at the end of this event-loop turn, or when the read in flight ends. Many new keys
+   * at once (a fleet starting up) cost a few queries, not one each.
    */
   private load(lineageId: number, fresh: Entry): Promise<void> {
     let batch = this.loading;
     if (batch === null || batch.month !== fresh.month) {
       const b: LoadBatch = { month: fresh.month, entries: new Map(), done: Promise.resolve() };
-      b.done = new Promise<void>((resolve) => setImmediate(resolve))
+      b.done = this.lastLoad
+        .then(() => new Promise<void>((resolve) => setImmediate(resolve)))
         .then(() => {
           if (this.loading === b) this.loading = null;
           return monthCounts(this.k, [...b.entries.keys()], b.month);
@@ -186,6 +197,7 @@ export class QuotaTracker {
           },
         );
       this.loading = b;
+      this.lastLoad = b.done.catch(() => {});
       batch = b;
     }
     batch.entries.set(lineageId, fresh);
@@ -262,12 +274,16 @@ export class QuotaTracker {
   async refreshIfDue(): Promise<void> {
     const now = this.clock.now();
     if (this.entries.size === 0 || now - this.lastRefresh < REFRESH_MS) return;
+    const since = this.lastRefresh;
     this.lastRefresh = now;
     const month = monthOf(now);
     const ids: number[] = [];
     for (const [id, e] of this.entries) {
-      if (e.month === month && !e.loading) ids.push(id);
-      else if (e.month !== month && e.pending === 0) this.entries.delete(id);
+      if (e.loading) continue;
+      // Only lineages used since the last refresh are re-read: the cost follows the active keys,
+      // not every key seen this month. An idle one is dropped and read afresh at its next request.
+      if (e.month === month && (e.usedAt >= since || e.pending > 0)) ids.push(id);
+      else if (e.pending === 0) this.entries.delete(id);
     }
     const counts = await monthCounts(this.k, ids, month);
     for (const id of ids) {
