@@ -176,7 +176,10 @@ describe('monthly quota per template', () => {
     expect((await requests(projectId)).get(k.keyId)).toBe(4);
   });
 
-  it('a second instance sees the first instance requests at its next refresh', async () => {
+  /** A key with a quota of 4, used through this app (A) and a second instance (B) on the same database. */
+  async function twoInstances(
+    run: (a: ReturnType<typeof bearer>, b: ReturnType<typeof bearer>, other: TestApp) => Promise<void>,
+  ) {
     const k = await issueKey(t, owner, holder, {
       projectId,
       permissions: { project: ['project_view'] },
@@ -184,8 +187,15 @@ describe('monthly quota per template', () => {
     });
     const other = await makeTestApp({ clock, dataDir, masterKey, ...(pgSchema ? { pgSchema } : {}) });
     try {
-      const a = bearer(t.app, k.token);
-      const b = bearer(other.app, k.token);
+      await run(bearer(t.app, k.token), bearer(other.app, k.token), other);
+      expect((await requests(projectId)).get(k.keyId)).toBe(4);
+    } finally {
+      await other.close();
+    }
+  }
+
+  it('a second instance sees the first instance requests at its next refresh', () =>
+    twoInstances(async (a, b, other) => {
       expect((await b.get('/api/auth/whoami')).statusCode).toBe(200); // B: 1 of 4, month count loaded
       for (let i = 0; i < 3; i++) expect((await a.get('/api/auth/whoami')).statusCode).toBe(200);
       await t.app.usage.flush(); // A's three requests reach the database
@@ -193,22 +203,10 @@ describe('monthly quota per template', () => {
       await other.app.usage.flush(); // B's flush round refreshes its month counts
       expect((await b.get('/api/auth/whoami')).statusCode).toBe(429);
       await other.app.usage.flush();
-      expect((await requests(projectId)).get(k.keyId)).toBe(4);
-    } finally {
-      await other.close();
-    }
-  });
+    }));
 
-  it('a lineage idle through a refresh is read afresh at its next request', async () => {
-    const k = await issueKey(t, owner, holder, {
-      projectId,
-      permissions: { project: ['project_view'] },
-      monthlyQuota: 4,
-    });
-    const other = await makeTestApp({ clock, dataDir, masterKey, ...(pgSchema ? { pgSchema } : {}) });
-    try {
-      const a = bearer(t.app, k.token);
-      const b = bearer(other.app, k.token);
+  it('a lineage idle through a refresh is read afresh at its next request', () =>
+    twoInstances(async (a, b, other) => {
       expect((await b.get('/api/auth/whoami')).statusCode).toBe(200); // B: 1 of 4
       clock.advance(REFRESH_MS);
       await other.app.usage.flush(); // B's refresh: the lineage was used since the last one
@@ -219,9 +217,5 @@ describe('monthly quota per template', () => {
       await other.app.usage.flush(); // idle at B since its last refresh: dropped, not re-read
       expect(other.app.quota.size).toBeLessThan(held);
       expect((await b.get('/api/auth/whoami')).statusCode).toBe(429); // loaded again: 4 of 4 used
-      expect((await requests(projectId)).get(k.keyId)).toBe(4);
-    } finally {
-      await other.close();
-    }
-  });
+    }));
 });

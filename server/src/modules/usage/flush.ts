@@ -45,11 +45,6 @@ function rollup(into: Map<string, Roll>, a: number, b: number, projectId: number
 const byAB = (x: Roll, y: Roll) => x.a - y.a || x.b - y.b;
 
 type HourRow = { key_id: number; project_id: number; hour: number; price_micros: number; count: number };
-type KeyRollRow<P extends string> = { key_id: number; project_id: number; requests: number; cost_micros: number } & {
-  [k in P]: number;
-};
-type ProjectHourRow = { project_id: number; hour: number; requests: number; cost_micros: number };
-
 const hourUpsert = new BulkUpsert<HourRow>(['key_id', 'project_id', 'hour', 'price_micros', 'count'], (k, rows) =>
   usageDb(k)
     .insertInto('usage_buckets')
@@ -58,45 +53,50 @@ const hourUpsert = new BulkUpsert<HourRow>(['key_id', 'project_id', 'hour', 'pri
       oc.columns(['key_id', 'hour', 'price_micros']).doUpdateSet({ count: sql`usage_buckets.count + excluded.count` }),
     ),
 );
-const dayUpsert = new BulkUpsert<KeyRollRow<'day'>>(
+
+type RollupTable = 'usage_key_days' | 'usage_key_months' | 'usage_project_hours';
+
+/** Adds requests and cost to rollup rows (inserted when new), identified by the `key` columns. */
+function rollupUpsert(table: RollupTable, columns: readonly string[], key: readonly string[]) {
+  return new BulkUpsert<Record<string, number>>(columns, (k, rows) =>
+    k
+      .insertInto(table)
+      .values(rows)
+      .onConflict((oc) =>
+        oc.columns(key).doUpdateSet({
+          requests: sql`${sql.ref(`${table}.requests`)} + excluded.requests`,
+          cost_micros: sql`${sql.ref(`${table}.cost_micros`)} + excluded.cost_micros`,
+        }),
+      ),
+  );
+}
+
+const dayUpsert = rollupUpsert(
+  'usage_key_days',
   ['key_id', 'project_id', 'day', 'requests', 'cost_micros'],
-  (k, rows) =>
-    usageDb(k)
-      .insertInto('usage_key_days')
-      .values(rows)
-      .onConflict((oc) =>
-        oc.columns(['key_id', 'day']).doUpdateSet({
-          requests: sql`usage_key_days.requests + excluded.requests`,
-          cost_micros: sql`usage_key_days.cost_micros + excluded.cost_micros`,
-        }),
-      ),
+  ['key_id', 'day'],
 );
-const monthUpsert = new BulkUpsert<KeyRollRow<'month'>>(
+const monthUpsert = rollupUpsert(
+  'usage_key_months',
   ['key_id', 'project_id', 'month', 'requests', 'cost_micros'],
-  (k, rows) =>
-    usageDb(k)
-      .insertInto('usage_key_months')
-      .values(rows)
-      .onConflict((oc) =>
-        oc.columns(['key_id', 'month']).doUpdateSet({
-          requests: sql`usage_key_months.requests + excluded.requests`,
-          cost_micros: sql`usage_key_months.cost_micros + excluded.cost_micros`,
-        }),
-      ),
+  ['key_id', 'month'],
 );
-const projectHourUpsert = new BulkUpsert<ProjectHourRow>(['project_id', 'hour', 'requests', 'cost_micros'], (k, rows) =>
-  usageDb(k)
-    .insertInto('usage_project_hours')
-    .values(rows)
-    .onConflict((oc) =>
-      oc.columns(['project_id', 'hour']).doUpdateSet({
-        requests: sql`usage_project_hours.requests + excluded.requests`,
-        cost_micros: sql`usage_project_hours.cost_micros + excluded.cost_micros`,
-      }),
-    ),
+const projectHourUpsert = rollupUpsert(
+  'usage_project_hours',
+  ['project_id', 'hour', 'requests', 'cost_micros'],
+  ['project_id', 'hour'],
 );
 
-/** Returns 'duplicate' when this batch id was applied before (nothing changed). */
+/** Rows of a per-key rollup, in primary-key order (see the file's head). */
+const keyRollupRows = (m: Map<string, Roll>, period: 'day' | 'month') =>
+  [...m.values()].sort(byAB).map((r) => ({
+    key_id: r.a,
+    project_id: r.projectId,
+    [period]: r.b,
+    requests: big(r.requests),
+    cost_micros: big(r.cost),
+  }));
+
 export async function applyBatch(
   k: Kysely<Database>,
   batchId: string,
@@ -135,26 +135,8 @@ export async function applyBatch(
       if (Number(mark.numInsertedOrUpdatedRows ?? 0n) === 0) return 'duplicate' as const;
 
       await hourUpsert.run(trx, hours);
-      await dayUpsert.run(
-        trx,
-        [...days.values()].sort(byAB).map((r) => ({
-          key_id: r.a,
-          project_id: r.projectId,
-          day: r.b,
-          requests: big(r.requests),
-          cost_micros: big(r.cost),
-        })),
-      );
-      await monthUpsert.run(
-        trx,
-        [...months.values()].sort(byAB).map((r) => ({
-          key_id: r.a,
-          project_id: r.projectId,
-          month: r.b,
-          requests: big(r.requests),
-          cost_micros: big(r.cost),
-        })),
-      );
+      await dayUpsert.run(trx, keyRollupRows(days, 'day'));
+      await monthUpsert.run(trx, keyRollupRows(months, 'month'));
       await projectHourUpsert.run(
         trx,
         [...projectHours.values()].sort(byAB).map((r) => ({

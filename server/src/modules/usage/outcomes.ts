@@ -3,10 +3,9 @@
 // the hot path (a numeric Map key, an array slot, a Map increment), written every few seconds by
 // additive upserts, so several instances add up. A crash loses at most the last few seconds of these statistics, never a bill:
 // billing has its own journal (meter.ts).
-import { type Kysely, sql } from 'kysely';
+import { sql } from 'kysely';
 import type { Ctx } from '../../context.js';
 import { BulkUpsert } from '../../db/bulk-upsert.js';
-import type { Database } from '../../db/schema.js';
 import { DAY_MS } from '../../lib/clock.js';
 
 export type Outcome = 'billed' | '403' | '404' | '429_quota' | '429_cap' | '429_rate' | '4xx' | '5xx';
@@ -35,32 +34,28 @@ const outcomeIndex = new Map(OUTCOMES.map((o, i) => [o, i]));
 type OutcomeRow = { key_id: number; project_id: number; day: number; outcome: string; requests: number };
 type OperationRow = { key_id: number; project_id: number; day: number; operation: string; requests: number };
 
-const outcomeUpsert = new BulkUpsert<OutcomeRow>(
-  ['key_id', 'project_id', 'day', 'outcome', 'requests'],
-  (k: Kysely<Database>, rows) =>
-    k
-      .insertInto('usage_key_outcomes')
-      .values(rows)
-      .onConflict((oc) =>
-        oc.columns(['key_id', 'day', 'outcome']).doUpdateSet((eb) => ({
-          requests: eb('usage_key_outcomes.requests', '+', eb.ref('excluded.requests')),
-        })),
-      ),
-  CHUNK,
-);
-const operationUpsert = new BulkUpsert<OperationRow>(
-  ['key_id', 'project_id', 'day', 'operation', 'requests'],
-  (k: Kysely<Database>, rows) =>
-    k
-      .insertInto('usage_key_operations')
-      .values(rows)
-      .onConflict((oc) =>
-        oc.columns(['key_id', 'day', 'operation']).doUpdateSet((eb) => ({
-          requests: eb('usage_key_operations.requests', '+', eb.ref('excluded.requests')),
-        })),
-      ),
-  CHUNK,
-);
+/** Adds requests to per key, day and `by` rows (inserted when new). */
+function perDayUpsert<R extends Record<string, unknown>>(
+  table: 'usage_key_outcomes' | 'usage_key_operations',
+  by: 'outcome' | 'operation',
+) {
+  return new BulkUpsert<R>(
+    ['key_id', 'project_id', 'day', by, 'requests'],
+    (k, rows) =>
+      k
+        .insertInto(table)
+        .values(rows)
+        .onConflict((oc) =>
+          oc
+            .columns(['key_id', 'day', by])
+            .doUpdateSet({ requests: sql`${sql.ref(`${table}.requests`)} + excluded.requests` }),
+        ),
+    CHUNK,
+  );
+}
+
+const outcomeUpsert = perDayUpsert<OutcomeRow>('usage_key_outcomes', 'outcome');
+const operationUpsert = perDayUpsert<OperationRow>('usage_key_operations', 'operation');
 
 export class OutcomeCounter {
   /** by keyId * DAYS + day number: numbers, so the hot path builds no string key */
