@@ -342,6 +342,25 @@ export async function projectSeries(ctx: Ctx, projectId: number, period: Period,
  * the period is widened to the UTC days it touches (days_from/days_to say which). Only billed
  * requests cost anything: their cost is the key's exact bill for the period itself.
  */
+/** One key's requests per outcome or per operation, summed over the whole UTC days [d0, d1). */
+function daySums(
+  ctx: Ctx,
+  table: 'usage_key_outcomes' | 'usage_key_operations',
+  by: 'outcome' | 'operation',
+  keyId: number,
+  d0: number,
+  d1: number,
+) {
+  return ctx.k
+    .selectFrom(table)
+    .select([sql<string>`${sql.ref(by)}`.as('name'), (eb) => eb.fn.sum<number>('requests').as('n')])
+    .where('key_id', '=', keyId)
+    .where('day', '>=', d0)
+    .where('day', '<', d1)
+    .groupBy(sql.ref(by))
+    .execute();
+}
+
 export async function keyBreakdown(ctx: Ctx, projectId: number, keyId: number, period: Period) {
   const key = await ctx.k
     .selectFrom('api_keys')
@@ -353,30 +372,16 @@ export async function keyBreakdown(ctx: Ctx, projectId: number, keyId: number, p
   const d0 = period.from - (period.from % DAY_MS);
   const d1 = period.to % DAY_MS === 0 ? period.to : period.to - (period.to % DAY_MS) + DAY_MS;
   const [outcomes, operations, bill] = await Promise.all([
-    ctx.k
-      .selectFrom('usage_key_outcomes')
-      .select(['outcome', (eb) => eb.fn.sum<number>('requests').as('n')])
-      .where('key_id', '=', keyId)
-      .where('day', '>=', d0)
-      .where('day', '<', d1)
-      .groupBy('outcome')
-      .execute(),
-    ctx.k
-      .selectFrom('usage_key_operations')
-      .select(['operation', (eb) => eb.fn.sum<number>('requests').as('n')])
-      .where('key_id', '=', keyId)
-      .where('day', '>=', d0)
-      .where('day', '<', d1)
-      .groupBy('operation')
-      .execute(),
+    daySums(ctx, 'usage_key_outcomes', 'outcome', keyId, d0, d1),
+    daySums(ctx, 'usage_key_operations', 'operation', keyId, d0, d1),
     usageForKeys(ctx, projectId, period, [keyId]),
   ]);
   const billed = bill.get(keyId) ?? ZERO;
   const byCount = <T extends { n: number }>(a: T, b: T) => Number(b.n) - Number(a.n);
   const outcomeItems = outcomes.sort(byCount).map((r) => ({
-    outcome: r.outcome,
+    outcome: r.name,
     requests: Number(r.n),
-    cost: formatMoney(r.outcome === 'billed' ? billed.cost : 0n),
+    cost: formatMoney(r.name === 'billed' ? billed.cost : 0n),
   }));
   return {
     key_id: keyId,
@@ -387,7 +392,7 @@ export async function keyBreakdown(ctx: Ctx, projectId: number, keyId: number, p
     days_from: toIso(d0),
     days_to: toIso(d1),
     outcomes: outcomeItems,
-    operations: operations.sort(byCount).map((r) => ({ operation: r.operation, requests: Number(r.n) })),
+    operations: operations.sort(byCount).map((r) => ({ operation: r.name, requests: Number(r.n) })),
     total: { requests: outcomeItems.reduce((s, o) => s + o.requests, 0), cost: formatMoney(billed.cost) },
   };
 }
