@@ -135,7 +135,9 @@ describe('UsageMeter', () => {
     await expect(swapped.run(ctx.k, [{ project_id: 1, hour: 1, requests: 5, cost_micros: 9 }])).rejects.toThrow(
       /not in the order/,
     );
-    const written = await sql<{ n: number }>`SELECT COUNT(*) AS n FROM usage_project_hours WHERE hour = 1`.execute(ctx.k);
+    const written = await sql<{ n: number }>`SELECT COUNT(*) AS n FROM usage_project_hours WHERE hour = 1`.execute(
+      ctx.k,
+    );
     expect(Number(written.rows[0]?.n)).toBe(0);
   });
 
