@@ -14,7 +14,7 @@ import Fastify, {
   type FastifyServerOptions,
   LogController,
 } from 'fastify';
-import { Registry } from 'prom-client';
+import { Counter, Registry } from 'prom-client';
 import { Type } from 'typebox';
 import { cookiePlugin } from './auth/cookies.js';
 import type { KeyAuthenticator } from './auth/key-auth.js';
@@ -160,6 +160,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.setValidatorCompiler(validatorCompiler);
   app.decorate('ctx', ctx);
   app.decorate('metrics', new Registry());
+  new Counter({
+    name: 'keyport_key_signature_checks_total',
+    help: 'API-key signatures verified: tokens this instance had not verified before (or evicted from its cache)',
+    registers: [app.metrics],
+    collect() {
+      this.reset();
+      this.inc(keyDirectory.stats.signatureChecks);
+    },
+  });
   app.decorate('keyAuth', keyDirectory as KeyAuthenticator);
   app.decorate('quietLogToken', quietLogToken);
   const reminders = new KeyReminders(ctx, deps.reminderIntervalMs);

@@ -31,11 +31,17 @@ interface RoleInfo {
   until: number;
 }
 
+/**
+ * A token whose signature and claims were checked. What can change after that is read live on
+ * every hit: the key (revocation, end of life, role: the directory's shared object) and the role
+ * entry, which expires with the TTL and is then looked up again without re-checking the signature.
+ */
 interface CachedToken {
   actor: KeyActor;
   info: KeyInfo;
   role: RoleInfo;
-  until: number;
+  /** the token's own `exp` claim, ms (Infinity without one) */
+  exp: number;
 }
 
 const LEEWAY_S = 30;
@@ -137,6 +143,7 @@ export class KeyDirectory implements KeyAuthenticator {
   private roleGeneration = 0;
   /** the next sync reads keys changed since this time (ms, this instance's clock) */
   private syncFrom = 0;
+  private signatureChecks = 0;
   private timer: NodeJS.Timeout | null = null;
   private unsubscribe: (() => void) | null = null;
   private readonly ttlMs: number;
@@ -162,7 +169,12 @@ export class KeyDirectory implements KeyAuthenticator {
   }
 
   get stats() {
-    return { cachedTokens: this.tokens.size, liveKeys: this.keys.size, roles: this.roles.size };
+    return {
+      cachedTokens: this.tokens.size,
+      liveKeys: this.keys.size,
+      roles: this.roles.size,
+      signatureChecks: this.signatureChecks,
+    };
   }
 
   authenticate(token: string): KeyActor | Promise<KeyActor> {
@@ -172,18 +184,38 @@ export class KeyDirectory implements KeyAuthenticator {
     if (hit !== undefined) {
       const now = this.ctx.clock.now();
       const { info, role } = hit;
-      if (
-        hit.until > now &&
-        !info.revoked &&
-        (info.expiresAt === null || info.expiresAt > now) &&
-        role.until > now &&
-        this.roles.get(info.roleId) === role
-      ) {
-        return hit.actor;
+      if (hit.exp > now && !info.revoked && (info.expiresAt === null || info.expiresAt > now)) {
+        if (role.until > now && this.roles.get(info.roleId) === role) return hit.actor;
+        return this.relink(hit, h, now);
       }
       this.tokens.delete(h);
     }
     return this.verifyCold(token, h);
+  }
+
+  /**
+   * A cached token whose role entry moved on (expired, changed, or the key now has another role):
+   * the signature and claims checked when it was cached still hold, so only the role is resolved
+   * again. Without this, every active key would pay a signature check at each role refresh.
+   */
+  private relink(hit: CachedToken, h: string, now: number): KeyActor | Promise<KeyActor> {
+    const current = this.roles.get(hit.info.roleId);
+    if (current !== undefined && current.until > now) return this.bind(hit, current);
+    return this.role(hit.info.roleId).then((role) => {
+      if (!role) {
+        this.tokens.delete(h);
+        reject();
+      }
+      return this.bind(hit, role);
+    });
+  }
+
+  private bind(hit: CachedToken, role: RoleInfo): KeyActor {
+    const { info, actor } = hit;
+    if (actor.roleId !== info.roleId || actor.priceMicros !== role.priceMicros)
+      hit.actor = { ...actor, roleId: info.roleId, priceMicros: role.priceMicros };
+    hit.role = role;
+    return hit.actor;
   }
 
   // The cache is keyed by the exact token text and only this path fills it, so checking the
@@ -199,6 +231,7 @@ export class KeyDirectory implements KeyAuthenticator {
     const kid = header.kid;
     if (typeof kid !== 'string' || !KID.test(kid)) reject();
     if (!this.ctx.signing.hasKid(kid) && !(await this.ctx.signing.maybeRefreshFor(kid))) reject();
+    this.signatureChecks += 1;
     if (!this.ctx.signing.verify(kid, Buffer.from(`${h64}.${p64}`), decodeSegment(s64))) reject();
 
     const c = decodeJson(p64);
@@ -225,7 +258,8 @@ export class KeyDirectory implements KeyAuthenticator {
       roleId: info.roleId,
       priceMicros: role.priceMicros,
     };
-    if (this.ttlMs > 0) this.tokens.set(h, { actor, info, role, until: now + this.ttlMs });
+    if (this.ttlMs > 0)
+      this.tokens.set(h, { actor, info, role, exp: c.exp === undefined ? Number.POSITIVE_INFINITY : c.exp * 1000 });
     return actor;
   }
 
