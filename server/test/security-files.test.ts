@@ -56,15 +56,17 @@ describe.skipIf(PG_URL !== null)(
     it('a fresh data directory, its database, journal and master key are private after writes', async () => {
       const dataDir = path.join(root, 'fresh', 'data');
       loadMasterKey(null, dataDir); // the server's own start-up generates <dataDir>/master.key
-      // no flush during the test: a flush commits the journal segment and deletes it, and one
-      // landing between the answer and the directory listing below would hide the segment
-      t = await makeTestApp({ dataDir, env: { KEYPORT_USAGE_FLUSH_MS: '60000' } });
+      t = await makeTestApp({ dataDir });
       expect(await seedDemo(t.app)).not.toBeNull(); // writes <dataDir>/demo-credentials.txt
       const owner = await signUp(t.app, 'Owner');
       const holder = await signUp(t.app, 'Holder');
       const P = await makeProject(owner, 'Files');
       const key = await issueKey(t, owner, holder, { projectId: P.projectId, permissions: keyPermissions(P) });
-      // a billed key request: the usage journal gets a segment before the answer goes out
+      // a billed key request: the usage journal gets a segment before the answer goes out. Flushes
+      // are held (a committed segment is deleted, and the 1 s flush could land before the listing)
+      t.app.usage.fault = () => {
+        throw new Error('flush held by the test');
+      };
       const res = await t.app.inject({
         method: 'GET',
         url: `/api/projects/${P.projectId}/data_layers`,
@@ -75,6 +77,7 @@ describe.skipIf(PG_URL !== null)(
       expect(journal.some((n) => n.endsWith('.jnl'))).toBe(true);
       expect(journal.some((n) => n.endsWith('.alive'))).toBe(true);
       checkPrivate('fresh', dataDir, [...FILES, 'demo-credentials.txt']);
+      t.app.usage.fault = null;
       await t.close();
       t = null;
     });
