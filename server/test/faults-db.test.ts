@@ -164,7 +164,9 @@ describe.skipIf(PG_URL)('SQLite locked by another writer past busy_timeout', () 
     expect((await projectNames(owner)).filter((n) => n === 'Made while locked')).toHaveLength(1);
     expect(await countedRequests(t, owner, ctx.projectId, ctx.keyId)).toBe(1 + 5);
     expectLoggedWithoutSql(t.logs.slice(logsBefore));
-  });
+    // every write attempted while the lock is held (the request's, the background flushes')
+    // blocks the event loop for busy_timeout, 5 s: the test takes about a minute on this machine
+  }, 150_000);
 });
 
 describe('isDatabaseUnavailable: transient faults only, bugs and bad data stay 500/4xx', () => {
