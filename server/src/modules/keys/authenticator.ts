@@ -199,8 +199,8 @@ export class KeyDirectory implements KeyAuthenticator {
    * again. Without this, every active key would pay a signature check at each role refresh.
    */
   private relink(hit: CachedToken, h: string, now: number): KeyActor | Promise<KeyActor> {
-    const current = this.roles.get(hit.info.roleId);
-    if (current !== undefined && current.until > now) return this.bind(hit, current);
+    const current = this.freshRole(hit.info.roleId, now);
+    if (current !== undefined) return this.bind(hit, current);
     return this.role(hit.info.roleId).then((role) => {
       if (!role) {
         this.tokens.delete(h);
@@ -265,9 +265,8 @@ export class KeyDirectory implements KeyAuthenticator {
 
   access(actor: KeyActor, projectId: number): Access | null | Promise<Access | null> {
     if (actor.projectId !== projectId) return null;
-    const role = this.roles.get(actor.roleId);
-    if (role && role.until > this.ctx.clock.now())
-      return { projectId, actor, project: role.project, nodes: role.nodes };
+    const role = this.freshRole(actor.roleId, this.ctx.clock.now());
+    if (role !== undefined) return { projectId, actor, project: role.project, nodes: role.nodes };
     return this.role(actor.roleId).then((r) => (r ? { projectId, actor, project: r.project, nodes: r.nodes } : null));
   }
 
@@ -277,8 +276,8 @@ export class KeyDirectory implements KeyAuthenticator {
 
   /** A role's permissions and price: cached for the TTL; concurrent misses share one query. */
   private role(roleId: number): Promise<RoleInfo | null> {
-    const cached = this.roles.get(roleId);
-    if (cached && cached.until > this.ctx.clock.now()) return Promise.resolve(cached);
+    const cached = this.freshRole(roleId, this.ctx.clock.now());
+    if (cached !== undefined) return Promise.resolve(cached);
     const pending = this.roleLoads.get(roleId);
     if (pending !== undefined) return pending;
     const load: Promise<RoleInfo | null> = this.loadRole(roleId).finally(() => {
@@ -286,6 +285,12 @@ export class KeyDirectory implements KeyAuthenticator {
     });
     this.roleLoads.set(roleId, load);
     return load;
+  }
+
+  /** The cached entry of a role while its TTL lasts. */
+  private freshRole(roleId: number, now: number): RoleInfo | undefined {
+    const r = this.roles.get(roleId);
+    return r !== undefined && r.until > now ? r : undefined;
   }
 
   private async loadRole(roleId: number): Promise<RoleInfo | null> {
@@ -339,16 +344,10 @@ export class KeyDirectory implements KeyAuthenticator {
     return info;
   }
 
-  private track(rows: KeyRow[]) {
-    for (const r of rows) {
-      this.apply(r);
-    }
-  }
-
   private async loadAll(): Promise<void> {
     const started = this.ctx.clock.now();
     const rows = await this.ctx.k.selectFrom('api_keys').select(KEY_COLUMNS).where('revoked_at', 'is', null).execute();
-    this.track(rows);
+    for (const r of rows) this.apply(r);
     this.syncFrom = started - CLOCK_SKEW_MS;
   }
 
@@ -364,7 +363,7 @@ export class KeyDirectory implements KeyAuthenticator {
       .select(KEY_COLUMNS)
       .where('updated_at', '>=', this.syncFrom)
       .execute();
-    this.track(rows);
+    for (const r of rows) this.apply(r);
     this.syncFrom = started - CLOCK_SKEW_MS;
     this.forgetRoles();
   }
