@@ -141,3 +141,25 @@ describe('GET /me/api-keys/:k/breakdown', () => {
     expect((await holder.get(`/api/me/api-keys/${keyId}/breakdown?from=nonsense`)).statusCode).toBe(400);
   });
 });
+
+describe('last used', () => {
+  const lastUsed = async () => {
+    const list = (await holder.get('/api/me/api-keys')).json() as { id: number; last_used_at: string | null }[];
+    return Object.fromEntries(list.map((k) => [k.id, k.last_used_at]));
+  };
+
+  it('is the latest request of each key, and a flush of earlier requests never moves it back', async () => {
+    expect(await lastUsed()).toMatchObject({
+      [keyId]: '2026-11-25T08:00:00.000Z',
+      [otherKeyId]: '2026-11-10T09:00:00.000Z',
+    });
+    // one flush: an earlier request of one key (written by an instance that lagged), a later one of the other
+    t.app.outcomes.record(keyId, projectId, Date.UTC(2026, 10, 11), 'billed', 'GET /api/auth/whoami');
+    t.app.outcomes.record(otherKeyId, projectId, Date.UTC(2026, 10, 26, 7), 'billed', 'GET /api/auth/whoami');
+    await t.app.outcomes.flush();
+    expect(await lastUsed()).toMatchObject({
+      [keyId]: '2026-11-25T08:00:00.000Z',
+      [otherKeyId]: '2026-11-26T07:00:00.000Z',
+    });
+  });
+});

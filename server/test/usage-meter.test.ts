@@ -7,7 +7,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KeyActor } from '../src/auth/key-auth.js';
 import type { Ctx } from '../src/context.js';
-import { BulkUpsert } from '../src/db/bulk-upsert.js';
+import { BulkStatement, chunkSizes } from '../src/db/bulk-statement.js';
 import { HOUR_MS } from '../src/lib/clock.js';
 import { applyBatch } from '../src/modules/usage/flush.js';
 import { readSegment } from '../src/modules/usage/journal.js';
@@ -125,7 +125,7 @@ describe('UsageMeter', () => {
   });
 
   it('refuses a bulk statement whose builder binds columns in another order than declared', async () => {
-    const swapped = new BulkUpsert<{ project_id: number; hour: number; requests: number; cost_micros: number }>(
+    const swapped = new BulkStatement<{ project_id: number; hour: number; requests: number; cost_micros: number }>(
       ['project_id', 'hour', 'requests', 'cost_micros'],
       (k, rows) =>
         k
@@ -133,12 +133,44 @@ describe('UsageMeter', () => {
           .values(rows.map((r) => ({ hour: r.hour, project_id: r.project_id, requests: r.requests, cost_micros: 0 }))),
     );
     await expect(swapped.run(ctx.k, [{ project_id: 1, hour: 1, requests: 5, cost_micros: 9 }])).rejects.toThrow(
-      /not in the order/,
+      /not in the declared order/,
     );
     const written = await sql<{ n: number }>`SELECT COUNT(*) AS n FROM usage_project_hours WHERE hour = 1`.execute(
       ctx.k,
     );
     expect(Number(written.rows[0]?.n)).toBe(0);
+  });
+
+  it('cuts batches into full chunks and powers of two, so a few statement texts serve every size', async () => {
+    expect(chunkSizes(0, 1000)).toEqual([]);
+    expect(chunkSizes(2737, 1000)).toEqual([1000, 1000, 512, 128, 64, 32, 1]);
+    expect(chunkSizes(3000, 1000)).toEqual([1000, 1000, 1000]);
+    for (let n = 1; n <= 300; n++) {
+      const sizes = chunkSizes(n, 100);
+      expect(sizes.reduce((a, b) => a + b, 0)).toBe(n);
+      expect(sizes.every((s, i) => s === 100 || (Number.isInteger(Math.log2(s)) && s < (sizes[i - 1] ?? 128)))).toBe(
+        true,
+      );
+    }
+    const hours = new BulkStatement<{ project_id: number; hour: number; requests: number; cost_micros: number }>(
+      ['project_id', 'hour', 'requests', 'cost_micros'],
+      (k, rows) => k.insertInto('usage_project_hours').values(rows),
+      16,
+    );
+    // batches of every size from 1 to 40 rows: texts for 16, 8, 4, 2 and 1 rows, and no more
+    let hour = 10_000;
+    for (let n = 1; n <= 40; n++)
+      await hours.run(
+        ctx.k,
+        Array.from({ length: n }, () => ({ project_id: 7, hour: hour++, requests: n, cost_micros: hour })),
+      );
+    expect(hours.builds).toBe(5);
+    const written = await sql<{ n: number; r: number; bad: number }>`
+      SELECT COUNT(*) AS n, SUM(requests) AS r, SUM(CASE WHEN cost_micros = hour + 1 THEN 0 ELSE 1 END) AS bad
+      FROM usage_project_hours WHERE project_id = 7 AND hour >= 10000`.execute(ctx.k);
+    // 1 + 2 + … + 40 rows, each with its batch's size as requests; every row's own values in place
+    const row = written.rows[0] as { n: unknown; r: unknown; bad: unknown };
+    expect([row.n, row.r, row.bad].map(Number)).toEqual([820, 22140, 0]);
   });
 
   it('writes every count to the journal before releasing the response', async () => {

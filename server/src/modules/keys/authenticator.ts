@@ -1,7 +1,6 @@
-// Key verification on the hot path. Warm: one hash + one Map lookup + field checks, no await, no
-// database. Cold: one Ed25519 signature check against an in-memory key directory (every live key,
-// loaded at start, kept fresh by invalidation events and by polling `updated_at` every TTL).
-import { hash } from 'node:crypto';
+// Key verification on the hot path. Warm: one Map lookup by the token's text + field checks, no
+// await, no database. Cold: one Ed25519 signature check against an in-memory key directory (every
+// live key, loaded at start, kept fresh by invalidation events and by polling `updated_at` every TTL).
 import type { KeyActor, KeyAuthenticator, MonthlyLimits } from '../../auth/key-auth.js';
 import { type Access, mergePermissions, parsePermissions } from '../../auth/permissions.js';
 import type { Ctx } from '../../context.js';
@@ -49,6 +48,7 @@ const LEEWAY_S = 30;
 const CLOCK_SKEW_MS = 5000;
 const KID = /^[A-Za-z0-9_-]{1,64}$/;
 const MAX_TOKEN = 4096;
+const MAX_HEADERS = 64;
 
 type KeyRow = {
   id: number;
@@ -133,8 +133,20 @@ function decodeJson(part: string): Record<string, unknown> {
   return v as Record<string, unknown>;
 }
 
+/** The signing key a JWS header names, refusing any header but ours. */
+function kidOf(h64: string): string {
+  const header = decodeJson(h64);
+  // Only our algorithm; `none`, HS*, RS* and any jku/x5u/jwk header are never honoured.
+  if (header.alg !== 'EdDSA' || (header.typ !== undefined && header.typ !== 'JWT')) reject();
+  const kid = header.kid;
+  if (typeof kid !== 'string' || !KID.test(kid)) reject();
+  return kid;
+}
+
 export class KeyDirectory implements KeyAuthenticator {
   private readonly tokens: Lru<string, CachedToken>;
+  /** JWS header text -> kid, for headers of tokens that verified (one per signing key in practice) */
+  private readonly headerKids = new Map<string, string>();
   private readonly keys = new Map<string, KeyInfo>();
   private readonly byId = new Map<number, KeyInfo>();
   private readonly roles = new Map<number, RoleInfo>();
@@ -177,20 +189,22 @@ export class KeyDirectory implements KeyAuthenticator {
     };
   }
 
+  // Cached by the token's own text, not a digest of it: a SHA-256 per request cost more than the
+  // rest of a warm check. Holding the text adds no exposure: this process holds the signing keys
+  // that could mint any token. Only tokens that verified get a slot, each at most MAX_TOKEN long.
   authenticate(token: string): KeyActor | Promise<KeyActor> {
     if (token.length > MAX_TOKEN) reject();
-    const h = hash('sha256', token, 'base64url');
-    const hit = this.tokens.get(h);
+    const hit = this.tokens.get(token);
     if (hit !== undefined) {
       const now = this.ctx.clock.now();
       const { info, role } = hit;
       if (hit.exp > now && !info.revoked && (info.expiresAt === null || info.expiresAt > now)) {
         if (role.until > now && this.roles.get(info.roleId) === role) return hit.actor;
-        return this.relink(hit, h, now);
+        return this.relink(hit, token, now);
       }
-      this.tokens.delete(h);
+      this.tokens.delete(token);
     }
-    return this.verifyCold(token, h);
+    return this.verifyCold(token);
   }
 
   /**
@@ -198,12 +212,12 @@ export class KeyDirectory implements KeyAuthenticator {
    * the signature and claims checked when it was cached still hold, so only the role is resolved
    * again. Without this, every active key would pay a signature check at each role refresh.
    */
-  private relink(hit: CachedToken, h: string, now: number): KeyActor | Promise<KeyActor> {
+  private relink(hit: CachedToken, token: string, now: number): KeyActor | Promise<KeyActor> {
     const current = this.freshRole(hit.info.roleId, now);
     if (current !== undefined) return this.bind(hit, current);
     return this.role(hit.info.roleId).then((role) => {
       if (!role) {
-        this.tokens.delete(h);
+        this.tokens.delete(token);
         reject();
       }
       return this.bind(hit, role);
@@ -221,18 +235,19 @@ export class KeyDirectory implements KeyAuthenticator {
   // The cache is keyed by the exact token text and only this path fills it, so checking the
   // spelling here (every segment canonical) is enough: a non-canonical spelling never gets a slot
   // of its own and never hits the canonical token's one.
-  private async verifyCold(token: string, h: string): Promise<KeyActor> {
+  private async verifyCold(token: string): Promise<KeyActor> {
     const parts = token.split('.');
     if (parts.length !== 3) reject();
     const [h64, p64, s64] = parts as [string, string, string];
-    const header = decodeJson(h64);
-    // Only our algorithm; `none`, HS*, RS* and any jku/x5u/jwk header are never honoured.
-    if (header.alg !== 'EdDSA' || (header.typ !== undefined && header.typ !== 'JWT')) reject();
-    const kid = header.kid;
-    if (typeof kid !== 'string' || !KID.test(kid)) reject();
+    const kid = this.headerKids.get(h64) ?? kidOf(h64);
     if (!this.ctx.signing.hasKid(kid) && !(await this.ctx.signing.maybeRefreshFor(kid))) reject();
     this.signatureChecks += 1;
     if (!this.ctx.signing.verify(kid, Buffer.from(`${h64}.${p64}`), decodeSegment(s64))) reject();
+    // Every token signed by one key has the same header: once one verified, later tokens skip its decoding.
+    if (!this.headerKids.has(h64)) {
+      if (this.headerKids.size >= MAX_HEADERS) this.headerKids.clear();
+      this.headerKids.set(h64, kid);
+    }
 
     const c = decodeJson(p64);
     const now = this.ctx.clock.now();
@@ -259,7 +274,7 @@ export class KeyDirectory implements KeyAuthenticator {
       priceMicros: role.priceMicros,
     };
     if (this.ttlMs > 0)
-      this.tokens.set(h, { actor, info, role, exp: c.exp === undefined ? Number.POSITIVE_INFINITY : c.exp * 1000 });
+      this.tokens.set(token, { actor, info, role, exp: c.exp === undefined ? Number.POSITIVE_INFINITY : c.exp * 1000 });
     return actor;
   }
 

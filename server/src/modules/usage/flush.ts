@@ -3,7 +3,7 @@
 // buckets and the three rollups. Rows are sorted by primary key so concurrent instances on
 // PostgreSQL lock rows in the same order (no deadlocks between flushers).
 import { type Kysely, sql } from 'kysely';
-import { BulkUpsert } from '../../db/bulk-upsert.js';
+import { BulkStatement } from '../../db/bulk-statement.js';
 import type { Database } from '../../db/schema.js';
 import { DAY_MS, HOUR_MS } from '../../lib/clock.js';
 import { usageDb } from './db.js';
@@ -45,7 +45,7 @@ function rollup(into: Map<string, Roll>, a: number, b: number, projectId: number
 const byAB = (x: Roll, y: Roll) => x.a - y.a || x.b - y.b;
 
 type HourRow = { key_id: number; project_id: number; hour: number; price_micros: number; count: number };
-const hourUpsert = new BulkUpsert<HourRow>(['key_id', 'project_id', 'hour', 'price_micros', 'count'], (k, rows) =>
+const hourUpsert = new BulkStatement<HourRow>(['key_id', 'project_id', 'hour', 'price_micros', 'count'], (k, rows) =>
   usageDb(k)
     .insertInto('usage_buckets')
     .values(rows)
@@ -58,7 +58,7 @@ type RollupTable = 'usage_key_days' | 'usage_key_months' | 'usage_project_hours'
 
 /** Adds requests and cost to rollup rows (inserted when new), identified by the `key` columns. */
 function rollupUpsert(table: RollupTable, columns: readonly string[], key: readonly string[]) {
-  return new BulkUpsert<Record<string, number>>(columns, (k, rows) =>
+  return new BulkStatement<Record<string, number>>(columns, (k, rows) =>
     k
       .insertInto(table)
       .values(rows)

@@ -5,7 +5,7 @@
 // billing has its own journal (meter.ts).
 import { sql } from 'kysely';
 import type { Ctx } from '../../context.js';
-import { BulkUpsert } from '../../db/bulk-upsert.js';
+import { BulkStatement } from '../../db/bulk-statement.js';
 import { DAY_MS } from '../../lib/clock.js';
 
 export type Outcome = 'billed' | '403' | '404' | '429_quota' | '429_cap' | '429_rate' | '4xx' | '5xx';
@@ -39,7 +39,7 @@ function perDayUpsert<R extends Record<string, unknown>>(
   table: 'usage_key_outcomes' | 'usage_key_operations',
   by: 'outcome' | 'operation',
 ) {
-  return new BulkUpsert<R>(
+  return new BulkStatement<R>(
     ['key_id', 'project_id', 'day', by, 'requests'],
     (k, rows) =>
       k
@@ -56,6 +56,23 @@ function perDayUpsert<R extends Record<string, unknown>>(
 
 const outcomeUpsert = perDayUpsert<OutcomeRow>('usage_key_outcomes', 'outcome');
 const operationUpsert = perDayUpsert<OperationRow>('usage_key_operations', 'operation');
+
+/**
+ * Moves keys' last_used_at forward, never back (another instance may have written a later time):
+ * one statement per chunk of keys, joined to a VALUES list (column1, column2 on both databases).
+ * The IN list lets SQLite find the keys by primary key; without it, it scans every key.
+ */
+const lastUsedUpdate = new BulkStatement<{ id: number; at: number }>(
+  (rows) => [...rows.flatMap((r) => [r.id, r.at]), ...rows.map((r) => r.id)],
+  (k, rows) => ({
+    compile: () =>
+      sql`UPDATE api_keys SET last_used_at = v.column2
+        FROM (VALUES ${sql.join(rows.map((r) => sql`(CAST(${r.id} AS BIGINT), CAST(${r.at} AS BIGINT))`))}) AS v
+        WHERE api_keys.id = v.column1 AND api_keys.id IN (${sql.join(rows.map((r) => r.id))})
+          AND (api_keys.last_used_at IS NULL OR api_keys.last_used_at < v.column2)`.compile(k),
+  }),
+  CHUNK,
+);
 
 export class OutcomeCounter {
   /** by keyId * DAYS + day number: numbers, so the hot path builds no string key */
@@ -123,26 +140,10 @@ export class OutcomeCounter {
       await this.ctx.k.transaction().execute(async (trx) => {
         await outcomeUpsert.run(trx, outcomeRows);
         await operationUpsert.run(trx, operationRows);
-        // last_used_at only moves forward (another instance may have written a later time); one
-        // statement per chunk of keys, not one per key
-        const used = [...lastUsed];
-        for (let i = 0; i < used.length; i += CHUNK) {
-          const part = used.slice(i, i + CHUNK);
-          const at = sql<number>`CASE id ${sql.join(
-            part.map(([id, t]) => sql`WHEN ${id} THEN CAST(${t} AS BIGINT)`),
-            sql` `,
-          )} END`;
-          await trx
-            .updateTable('api_keys')
-            .set({ last_used_at: at })
-            .where(
-              'id',
-              'in',
-              part.map(([id]) => id),
-            )
-            .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', at)]))
-            .execute();
-        }
+        await lastUsedUpdate.run(
+          trx,
+          [...lastUsed].sort((a, b) => a[0] - b[0]).map(([id, at]) => ({ id, at })),
+        );
       });
     } catch (err) {
       for (const c of counts.values()) {

@@ -15,6 +15,7 @@
 // refresh, so a key may exceed its quota by what other instances served in the last REFRESH_MS.
 import type { Kysely } from 'kysely';
 import type { MonthlyLimits } from '../../auth/key-auth.js';
+import { BulkStatement } from '../../db/bulk-statement.js';
 import type { Database } from '../../db/schema.js';
 import type { Clock } from '../../lib/clock.js';
 import { HOUR_MS } from '../../lib/clock.js';
@@ -72,32 +73,53 @@ export async function monthCounts(
   lineageIds: number[],
   month: number,
 ): Promise<Map<number, { requests: number; cost: number }>> {
+  // Index lookups only, in two steps: the lineages' later keys by lineage_id, then the month rows
+  // of all their keys by primary key. One query with an OR (or a join on lineage_id) lets the
+  // planner scan the whole month instead, which grows with every key used.
+  const lineageOf = new Map<number, number>(lineageIds.map((id) => [id, id]));
+  for (const r of await laterKeys.run(k, lineageIds.map(asRow))) lineageOf.set(r.id, r.lineage_id as number);
   const out = new Map<number, { requests: number; cost: number }>();
-  const u = usageDb(k);
-  for (let i = 0; i < lineageIds.length; i += CHUNK) {
-    const ids = lineageIds.slice(i, i + CHUNK);
-    // Index lookups only, in two steps: the lineages' later keys by lineage_id, then the month rows
-    // of all their keys by primary key. One query with an OR (or a join on lineage_id) lets the
-    // planner scan the whole month instead, which grows with every key used.
-    const lineageOf = new Map<number, number>(ids.map((id) => [id, id]));
-    const later = await u.selectFrom('api_keys').select(['id', 'lineage_id']).where('lineage_id', 'in', ids).execute();
-    for (const r of later) lineageOf.set(r.id, r.lineage_id as number);
-    const rows = await u
-      .selectFrom('usage_key_months')
-      .select(['key_id', 'requests', 'cost_micros'])
-      .where('key_id', 'in', [...lineageOf.keys()])
-      .where('month', '=', month)
-      .execute();
-    for (const r of rows) {
-      const lineage = lineageOf.get(r.key_id) as number;
-      const sum = out.get(lineage) ?? { requests: 0, cost: 0 };
-      sum.requests += Number(r.requests);
-      sum.cost += Number(r.cost_micros);
-      out.set(lineage, sum);
-    }
+  for (const r of await monthRows.run(k, [...lineageOf.keys()].map(asRow), [month])) {
+    const lineage = lineageOf.get(r.key_id) as number;
+    const sum = out.get(lineage) ?? { requests: 0, cost: 0 };
+    sum.requests += Number(r.requests);
+    sum.cost += Number(r.cost_micros);
+    out.set(lineage, sum);
   }
   return out;
 }
+
+const asRow = (id: number) => ({ id });
+const laterKeys = new BulkStatement<{ id: number }, { id: number; lineage_id: number | null }>(
+  ['id'],
+  (k, rows) =>
+    usageDb(k)
+      .selectFrom('api_keys')
+      .select(['id', 'lineage_id'])
+      .where(
+        'lineage_id',
+        'in',
+        rows.map((r) => r.id),
+      ),
+  CHUNK,
+);
+const monthRows = new BulkStatement<
+  { id: number },
+  { key_id: number; requests: number | string | bigint; cost_micros: number | string | bigint }
+>(
+  ['id'],
+  (k, rows, [month]) =>
+    usageDb(k)
+      .selectFrom('usage_key_months')
+      .select(['key_id', 'requests', 'cost_micros'])
+      .where('month', '=', month as number)
+      .where(
+        'key_id',
+        'in',
+        rows.map((r) => r.id),
+      ),
+  CHUNK,
+);
 
 export class QuotaTracker {
   /** by lineage */
