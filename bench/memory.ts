@@ -51,7 +51,7 @@ try {
   const h2 = heap();
   if (dir.stats.cachedTokens < N) throw new Error(`cache holds ${dir.stats.cachedTokens} tokens, expected ≥ ${N}`);
 
-  // 3. warm hits (hash + Map lookup + field checks)
+  // 3. warm hits (a Map lookup by the token text + field checks)
   const warmN = 1_000_000;
   const one = tokens[0] as string;
   const t2 = performance.now();

@@ -788,7 +788,7 @@ async function main() {
       `| **4v. cold authenticate ÷ Ed25519 verify** (in-process, same run; target of figure 4 for the check itself) | **${verifyRatio.toFixed(2)}** ${verdict(verifyRatio <= 1.3)} |`,
     );
     say(`| jose.jwtVerify (EdDSA, the naive stack's) | ${(mem.joseVerifyUs as number).toFixed(1)} µs |`);
-    say(`| warm authenticate (sha256 + LRU hit + checks) | ${(mem.warmAuthenticateUs as number).toFixed(2)} µs |`);
+    say(`| warm authenticate (LRU hit by the token text + checks) | ${(mem.warmAuthenticateUs as number).toFixed(2)} µs |`);
   }
   if (ONLY.has('objects')) results.objects = await objectFigures(say);
   say('');

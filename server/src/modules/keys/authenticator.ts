@@ -43,6 +43,9 @@ interface CachedToken {
   exp: number;
 }
 
+/** The claims of a token whose signature verified and whose claim types were checked. */
+type Claims = { jti: string; iss: string; aud: string; sub: string; iat: number; exp?: number; nbf?: number };
+
 const LEEWAY_S = 30;
 /** how far another instance's clock may run behind ours when it stamps `updated_at` */
 const CLOCK_SKEW_MS = 5000;
@@ -234,13 +237,27 @@ export class KeyDirectory implements KeyAuthenticator {
 
   // The cache is keyed by the exact token text and only this path fills it, so checking the
   // spelling here (every segment canonical) is enough: a non-canonical spelling never gets a slot
-  // of its own and never hits the canonical token's one.
-  private async verifyCold(token: string): Promise<KeyActor> {
+  // of its own and never hits the canonical token's one. Synchronous while the signing key, the
+  // key and its role are in memory (the usual case): a promise only where the database is read.
+  private verifyCold(token: string): KeyActor | Promise<KeyActor> {
     const parts = token.split('.');
     if (parts.length !== 3) reject();
     const [h64, p64, s64] = parts as [string, string, string];
     const kid = this.headerKids.get(h64) ?? kidOf(h64);
-    if (!this.ctx.signing.hasKid(kid) && !(await this.ctx.signing.maybeRefreshFor(kid))) reject();
+    if (this.ctx.signing.hasKid(kid)) return this.verifySigned(token, h64, p64, s64, kid);
+    return this.ctx.signing.maybeRefreshFor(kid).then((known) => {
+      if (!known) reject();
+      return this.verifySigned(token, h64, p64, s64, kid);
+    });
+  }
+
+  private verifySigned(
+    token: string,
+    h64: string,
+    p64: string,
+    s64: string,
+    kid: string,
+  ): KeyActor | Promise<KeyActor> {
     this.signatureChecks += 1;
     if (!this.ctx.signing.verify(kid, Buffer.from(`${h64}.${p64}`), decodeSegment(s64))) reject();
     // Every token signed by one key has the same header: once one verified, later tokens skip its decoding.
@@ -257,13 +274,26 @@ export class KeyDirectory implements KeyAuthenticator {
     if (c.exp !== undefined && (typeof c.exp !== 'number' || c.exp <= nowS)) reject();
     if (c.nbf !== undefined && (typeof c.nbf !== 'number' || c.nbf > nowS + LEEWAY_S)) reject();
     if (c.iat > nowS + LEEWAY_S) reject();
+    const claims = c as Claims;
+    const info = this.keys.get(claims.jti);
+    if (info !== undefined) return this.admitKey(token, claims, info, now);
+    return this.loadByJti(claims.jti).then((loaded) => this.admitKey(token, claims, loaded, now));
+  }
 
-    const info = this.keys.get(c.jti) ?? (await this.loadByJti(c.jti));
+  /** The signed claims against the key they name; the actor, cached under the token. */
+  private admitKey(token: string, c: Claims, info: KeyInfo | null, now: number): KeyActor | Promise<KeyActor> {
     if (!info || info.revoked) reject();
     if (info.expiresAt !== null && info.expiresAt <= now) reject();
     if (c.iss !== info.issuer || c.aud !== audienceFor(info.projectId) || c.sub !== String(info.userId)) reject();
-    const role = await this.role(info.roleId);
-    if (!role) reject();
+    const role = this.freshRole(info.roleId, now);
+    if (role !== undefined) return this.cache(token, c, info, role);
+    return this.role(info.roleId).then((loaded) => {
+      if (!loaded) reject();
+      return this.cache(token, c, info, loaded);
+    });
+  }
+
+  private cache(token: string, c: Claims, info: KeyInfo, role: RoleInfo): KeyActor {
     const actor: KeyActor = {
       kind: 'key',
       keyId: info.id,
