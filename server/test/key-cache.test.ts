@@ -72,6 +72,25 @@ describe('verified-token cache', () => {
     expect((await key.get('/api/auth/whoami')).statusCode).toBe(401);
   });
 
+  it('verifies a first-seen key synchronously when its key row and role are in memory', async () => {
+    const first = await issueKey(t, owner, holder, { projectId, permissions: { project: ['project_view'] } });
+    const second = await issueKey(t, owner, holder, {
+      projectId,
+      permissions: { project: ['project_view'] },
+      roleId: first.roleId,
+    });
+    const before = await signatureChecks();
+    await t.app.keyAuth.authenticate(first.token); // the shared role is now in memory
+    const actor = t.app.keyAuth.authenticate(second.token); // not seen before, same role
+    expect(typeof (actor as { then?: unknown }).then, 'an answer, not a promise').toBe('undefined');
+    expect(actor).toMatchObject({ kind: 'key', keyId: second.keyId, roleId: first.roleId });
+    expect(await signatureChecks()).toBe(before + 2);
+    // a forged signature on the same (known) header is still refused
+    const [h, p] = second.token.split('.');
+    const forged = `${h}.${p}.${Buffer.alloc(64, 1).toString('base64url')}`;
+    expect((await bearer(t.app, forged).get('/api/auth/whoami')).statusCode).toBe(401);
+  });
+
   it('refuses a cached token once its own expiry passes', async () => {
     const k = await issueKey(t, owner, holder, {
       projectId,
