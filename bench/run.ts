@@ -150,6 +150,14 @@ async function billed(kp: Server): Promise<string> {
   }
 }
 
+/** Signatures the server has checked so far (`keyport_key_signature_checks_total` on /metrics). */
+async function signatureChecks(kp: Server): Promise<number> {
+  const text = await (await fetch(`${kp.url}/metrics`)).text();
+  const m = text.match(/^keyport_key_signature_checks_total (\d+)/m);
+  if (!m) throw new Error('no keyport_key_signature_checks_total on /metrics');
+  return Number(m[1]);
+}
+
 /** A load run; any non-2xx or socket error invalidates the figure (a fast 401 is not a result). */
 async function load(spec: LoadSpec, what: string, server?: Server): Promise<MeasuredLoad> {
   const r = await runMeasured(spec, server?.proc.pid);
@@ -339,6 +347,31 @@ async function coldFigures(kp: Server, f: Fixture, warmCpuUs: number): Promise<C
     );
   }
   return out;
+}
+
+interface FleetFigure {
+  rps: number;
+  cpuUs: number;
+  requests: number;
+  /** signature checks during the run */
+  checks: number;
+}
+
+/**
+ * A fleet of keys in steady use: the first cold run's 10,000 keys (verified once there) cycled
+ * for 2 × BENCH_SECONDS, each key used again every fraction of a second, across the role entries'
+ * TTL. A verified token stays verified while it is cached: no signature should be checked again.
+ */
+async function fleetFigure(kp: Server, f: Fixture): Promise<FleetFigure> {
+  const file = f.coldTokenFiles[0] as string;
+  const before = await signatureChecks(kp);
+  const r = await load(
+    { url: `${kp.url}/api/auth/whoami`, connections: CONNECTIONS, duration: SECONDS * 2, tokensFile: file },
+    'key fleet',
+    kp,
+  );
+  const checks = (await signatureChecks(kp)) - before;
+  return { rps: r.rps, cpuUs: r.cpuUsPerRequest ?? 1e6 / r.rps, requests: r.ok, checks };
 }
 
 interface DataFigures {
@@ -596,6 +629,18 @@ async function benchDb(kind: DbKind, results: Record<string, unknown>) {
       );
       say(
         `| 4″. the same against the known key at full load (${us(warm)}/request, where more requests share each event-loop turn) | ${mmm(ratioFullLoad, r2)} | |`,
+      );
+      const fleet = await fleetFigure(kp, fixture);
+      results[`${kind}.fleet`] = fleet;
+      const every = (COLD_KEYS / fleet.rps).toFixed(1);
+      say(
+        `| key fleet: the ${COLD_KEYS.toLocaleString('en')} keys of the first cold run cycled for ${SECONDS * 2} s (each used every ${every} s, role TTL 5 s), req/s | ${k(fleet.rps)} | |`,
+      );
+      say(
+        `| server CPU per request, fleet ÷ the one known key at full load | ${us(fleet.cpuUs)} ÷ ${us(warm)} = ${r2(fleet.cpuUs / warm)} | |`,
+      );
+      say(
+        `| signatures checked during the fleet run | ${fleet.checks.toLocaleString('en')} of ${fleet.requests.toLocaleString('en')} requests | 0 (each key verified once) |`,
       );
     }
     if (ONLY.has('data')) {
