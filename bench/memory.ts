@@ -44,19 +44,28 @@ try {
   const h1 = heap();
   if (dir.stats.liveKeys < N) throw new Error(`directory holds ${dir.stats.liveKeys} keys, expected ≥ ${N}`);
 
-  // 2. every token verified once (cold) → N cached entries
+  // 2. every token verified once (cold) → N cached entries. Each token as the auth hook hands it
+  // over: a slice of its own Authorization header string, which the cache then keeps alive, so
+  // the heap figure includes the token's text.
+  const asReceived = (t: string) => Buffer.from(`Bearer ${t}`).toString('latin1').slice(7);
   const t1 = performance.now();
-  for (const t of tokens) await dir.authenticate(t);
+  for (const t of tokens) await dir.authenticate(asReceived(t));
   const coldUs = ((performance.now() - t1) * 1000) / N;
   const h2 = heap();
   if (dir.stats.cachedTokens < N) throw new Error(`cache holds ${dir.stats.cachedTokens} tokens, expected ≥ ${N}`);
 
-  // 3. warm hits (a Map lookup by the token text + field checks)
-  const warmN = 1_000_000;
+  // 3. warm hits (a Map lookup by the token text + field checks), each on a string of its own, as
+  // every request brings one (its hash is not computed yet); the copies are made outside the timing
   const one = tokens[0] as string;
-  const t2 = performance.now();
-  for (let i = 0; i < warmN; i++) dir.authenticate(one);
-  const warmUs = ((performance.now() - t2) * 1000) / warmN;
+  const batch = 10_000;
+  let warmMs = 0;
+  for (let round = 0; round < 100; round++) {
+    const copies = Array.from({ length: batch }, () => asReceived(one));
+    const t2 = performance.now();
+    for (const c of copies) dir.authenticate(c);
+    warmMs += performance.now() - t2;
+  }
+  const warmUs = (warmMs * 1000) / (100 * batch);
 
   // 4. the signature check alone: node:crypto Ed25519 (ours) and jose.jwtVerify (the naive stack's)
   const sample = tokens.slice(0, 10_000);
