@@ -3,9 +3,7 @@
 // the key's end of life — is read live on every request, so role refreshes never cost a signature.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, MutableClock, makeTestApp, signUp, type TestApp, type UserSession } from './helpers.js';
-import { issueKey } from './keys-helpers.js';
-
-const WIDE = 'from=2020-01-01&to=2040-01-01';
+import { issuedKeyStats, issueKey } from './keys-helpers.js';
 
 describe('verified-token cache', () => {
   const clock = new MutableClock(Date.UTC(2026, 11, 1, 12, 0, 0));
@@ -31,10 +29,7 @@ describe('verified-token cache', () => {
 
   async function cost(keyId: number): Promise<string> {
     await t.app.usage.flush();
-    const res = await owner.get(`/api/projects/${projectId}/issued-keys?${WIDE}&page_size=100`);
-    expect(res.statusCode, res.body).toBe(200);
-    const item = (res.json() as { items: { id: number; total_cost: string }[] }).items.find((i) => i.id === keyId);
-    return item?.total_cost ?? '';
+    return (await issuedKeyStats(owner, projectId)).byId.get(keyId)?.total_cost ?? '';
   }
 
   it('checks the signature once; role refreshes and role changes re-read the role, not the token', async () => {

@@ -1,4 +1,8 @@
-// Issues a real key through the lifecycle API: role -> template (+fields) -> request -> approve -> token.
+// Issues a real key through the lifecycle API: role -> template (+fields) -> request -> approve -> token;
+// reads what the owner's issued-keys list says of them.
+import type { Static } from 'typebox';
+import { expect } from 'vitest';
+import type { IssuedKeyList, IssuedKey as IssuedKeyRow } from '../src/modules/usage/schemas.js';
 import type { TestApp, UserSession } from './helpers.js';
 
 export interface IssuedKey {
@@ -73,4 +77,18 @@ export async function makeProjectVisible(owner: UserSession, projectId: number):
   });
   if (res.statusCode !== 201) throw new Error(`public role failed: ${res.body}`);
   return res.json().id;
+}
+
+/**
+ * The owner's issued-keys list of a project over all time (first 100 keys), by key id, and its
+ * totals: requests and cost as the owner sees them (what the meter has flushed so far).
+ */
+export async function issuedKeyStats(owner: UserSession, projectId: number) {
+  const res = await owner.get(`/api/projects/${projectId}/issued-keys?from=2020-01-01&to=2040-01-01&page_size=100`);
+  expect(res.statusCode, res.body).toBe(200);
+  const body = res.json() as Static<typeof IssuedKeyList>;
+  return {
+    byId: new Map<number, Static<typeof IssuedKeyRow>>(body.items.map((i) => [i.id, i])),
+    totals: body.totals,
+  };
 }

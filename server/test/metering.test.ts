@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatMoney, parseMoney } from '../src/lib/money.js';
 import { PG_URL, signUp, type TestApp, UserSession } from './helpers.js';
-import { issueKey } from './keys-helpers.js';
+import { issuedKeyStats, issueKey } from './keys-helpers.js';
 import {
   dbTotals,
   dropEnv,
@@ -18,7 +18,6 @@ import {
 import { TcpProxy } from './tcp-proxy.js';
 
 const PRICES = ['0.05', '1.234567', '0.000001', '0'];
-const WIDE = 'from=2020-01-01&to=2040-01-01';
 
 interface Key {
   token: string;
@@ -41,16 +40,6 @@ async function setup(m: MeteringApp) {
     keys.push({ token: k.token, keyId: k.keyId, price });
   }
   return { owner, holder, projectId, keys };
-}
-
-async function stats(owner: UserSession, projectId: number) {
-  const res = await owner.get(`/api/projects/${projectId}/issued-keys?${WIDE}&page_size=100`);
-  expect(res.statusCode, res.body).toBe(200);
-  const body = res.json() as {
-    items: { id: number; requests: number; total_cost: string }[];
-    totals: { requests: number; total_cost: string };
-  };
-  return { byId: new Map(body.items.map((i) => [i.id, i])), totals: body.totals };
 }
 
 function expectExact(
@@ -97,7 +86,7 @@ describe('metering over real HTTP', () => {
     expect(statuses.slice(0, N).every((s) => s === 200)).toBe(true);
     expect(statuses.slice(N).every((s) => s === 401)).toBe(true);
     await m.app.usage.flush();
-    const { byId, totals } = await stats(ctx.owner, ctx.projectId);
+    const { byId, totals } = await issuedKeyStats(ctx.owner, ctx.projectId);
     const expected = new Map(ctx.keys.map((k) => [k.keyId, N / ctx.keys.length]));
     expectExact(byId, ctx.keys, expected);
     const cost = ctx.keys.reduce((s, k) => s + BigInt(N / ctx.keys.length) * BigInt(parseMoney(k.price)), 0n);
@@ -107,7 +96,7 @@ describe('metering over real HTTP', () => {
 
   it('billing rule: 2xx/3xx are billed; 4xx, 5xx and refused keys are not, and are counted by outcome', async () => {
     const k = ctx.keys[0] as Key;
-    const before = (await stats(ctx.owner, ctx.projectId)).byId.get(k.keyId)?.requests ?? 0;
+    const before = (await issuedKeyStats(ctx.owner, ctx.projectId)).byId.get(k.keyId)?.requests ?? 0;
     const agent = keepAlive(8);
     const billed = [200, 201, 204, 302];
     const unbilled = [400, 403, 404, 409, 500, 502, 503, 429];
@@ -122,7 +111,7 @@ describe('metering over real HTTP', () => {
     agent.destroy();
     await m.app.usage.flush();
     await m.app.outcomes.flush();
-    const after = (await stats(ctx.owner, ctx.projectId)).byId.get(k.keyId)?.requests ?? 0;
+    const after = (await issuedKeyStats(ctx.owner, ctx.projectId)).byId.get(k.keyId)?.requests ?? 0;
     expect(after - before).toBe(billed.length);
     const outcomes = await m.app.ctx.k
       .selectFrom('usage_key_outcomes')
@@ -168,7 +157,7 @@ describe('graceful restart under load', () => {
     const totals = await dbTotals(m.db);
     for (const k of ctx.keys) expect(totals.get(k.keyId)?.n ?? 0, `key ${k.keyId}`).toBe(run.ok.get(k.keyId));
     const owner = new UserSession(m.app, ctx.owner.user, ctx.owner.cookie, ctx.owner.csrf);
-    expectExact((await stats(owner, ctx.projectId)).byId, ctx.keys, run.ok);
+    expectExact((await issuedKeyStats(owner, ctx.projectId)).byId, ctx.keys, run.ok);
     await m.close();
     await dropEnv(env);
   });
@@ -207,7 +196,7 @@ describe('database outage under load', () => {
     expect(m.app.usage.bufferedRequests).toBe(0);
     const totals = await dbTotals(m.db);
     for (const k of ctx.keys) expect(totals.get(k.keyId)?.n ?? 0, `key ${k.keyId}`).toBe(run.ok.get(k.keyId));
-    expectExact((await stats(ctx.owner, ctx.projectId)).byId, ctx.keys, run.ok);
+    expectExact((await issuedKeyStats(ctx.owner, ctx.projectId)).byId, ctx.keys, run.ok);
     await m.close();
     await proxy?.close();
     await dropEnv(env);
