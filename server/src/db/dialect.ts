@@ -1,13 +1,25 @@
 // Opens the database: embedded SQLite (WAL) by default, PostgreSQL when a postgres:// URL is given.
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, PostgresDialect, type SqliteDatabase, SqliteDialect, type SqliteStatement } from 'kysely';
+import {
+  Kysely,
+  PostgresDialect,
+  SqliteAdapter,
+  type SqliteDatabase,
+  SqliteDialect,
+  type SqliteStatement,
+  sql,
+  type Transaction,
+} from 'kysely';
 import pg from 'pg';
 import { ensurePrivateDir, ensurePrivateFile, PRIVATE_FILE_MODE, tighten } from '../lib/data-dir.js';
 import { Lru } from '../lib/lru.js';
 import type { Database } from './schema.js';
 
 export type DialectName = 'sqlite' | 'postgres';
+
+/** How long a SQLite statement waits for another connection's write lock (synchronously). */
+const BUSY_TIMEOUT_MS = 5000;
 
 export interface Db {
   readonly kysely: Kysely<Database>;
@@ -63,7 +75,7 @@ export function openDb(opts: OpenDbOptions): Db {
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
-  sqlite.pragma('busy_timeout = 5000');
+  sqlite.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
   const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   return { kysely, dialect: 'sqlite', pool: null, pgConfig: null, file, close: () => kysely.destroy() };
 }
@@ -93,4 +105,23 @@ function withStatementCache(db: SQLite.Database): SqliteDatabase {
       db.close();
     },
   };
+}
+
+/**
+ * A transaction of a background writer that retries on failure (the metering and statistics
+ * flushes). On SQLite it does not wait for another connection's write lock: better-sqlite3 waits
+ * synchronously, so each wait froze the whole server for the busy timeout, and the flushers,
+ * retrying on their timers, kept it frozen for as long as another process held the lock. The
+ * driver gives a transaction the connection alone, so the shorter wait applies to it only.
+ */
+export function backgroundTransaction<D, T>(k: Kysely<D>, fn: (trx: Transaction<D>) => Promise<T>): Promise<T> {
+  if (!(k.getExecutor().adapter instanceof SqliteAdapter)) return k.transaction().execute(fn);
+  return k.transaction().execute(async (trx) => {
+    await sql`PRAGMA busy_timeout = 0`.execute(trx);
+    try {
+      return await fn(trx);
+    } finally {
+      await sql.raw(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`).execute(trx);
+    }
+  });
 }

@@ -4,6 +4,7 @@
 // PostgreSQL lock rows in the same order (no deadlocks between flushers).
 import { type Kysely, sql } from 'kysely';
 import { BulkStatement } from '../../db/bulk-statement.js';
+import { backgroundTransaction } from '../../db/dialect.js';
 import type { Database } from '../../db/schema.js';
 import { DAY_MS, HOUR_MS } from '../../lib/clock.js';
 import { usageDb } from './db.js';
@@ -124,30 +125,28 @@ export async function applyBatch(
     rollup(projectHours, h.project_id, h.hour, h.project_id, n, c);
   }
 
-  return usageDb(k)
-    .transaction()
-    .execute(async (trx) => {
-      const mark = await trx
-        .insertInto('usage_batches')
-        .values({ batch_id: batchId, applied_at: now })
-        .onConflict((oc) => oc.column('batch_id').doNothing())
-        .executeTakeFirst();
-      if (Number(mark.numInsertedOrUpdatedRows ?? 0n) === 0) return 'duplicate' as const;
+  return backgroundTransaction(usageDb(k), async (trx) => {
+    const mark = await trx
+      .insertInto('usage_batches')
+      .values({ batch_id: batchId, applied_at: now })
+      .onConflict((oc) => oc.column('batch_id').doNothing())
+      .executeTakeFirst();
+    if (Number(mark.numInsertedOrUpdatedRows ?? 0n) === 0) return 'duplicate' as const;
 
-      await hourUpsert.run(trx, hours);
-      await dayUpsert.run(trx, keyRollupRows(days, 'day'));
-      await monthUpsert.run(trx, keyRollupRows(months, 'month'));
-      await projectHourUpsert.run(
-        trx,
-        [...projectHours.values()].sort(byAB).map((r) => ({
-          project_id: r.a,
-          hour: r.b,
-          requests: big(r.requests),
-          cost_micros: big(r.cost),
-        })),
-      );
-      return 'applied' as const;
-    });
+    await hourUpsert.run(trx, hours);
+    await dayUpsert.run(trx, keyRollupRows(days, 'day'));
+    await monthUpsert.run(trx, keyRollupRows(months, 'month'));
+    await projectHourUpsert.run(
+      trx,
+      [...projectHours.values()].sort(byAB).map((r) => ({
+        project_id: r.a,
+        hour: r.b,
+        requests: big(r.requests),
+        cost_micros: big(r.cost),
+      })),
+    );
+    return 'applied' as const;
+  });
 }
 
 /** Forget batch ids older than the retention (a journal segment is replayed within minutes, not weeks). */

@@ -6,6 +6,7 @@
 import { sql } from 'kysely';
 import type { Ctx } from '../../context.js';
 import { BulkStatement } from '../../db/bulk-statement.js';
+import { backgroundTransaction } from '../../db/dialect.js';
 import { DAY_MS } from '../../lib/clock.js';
 
 export type Outcome = 'billed' | '403' | '404' | '429_quota' | '429_cap' | '429_rate' | '4xx' | '5xx';
@@ -137,7 +138,7 @@ export class OutcomeCounter {
       for (const [operation, n] of c.operations) operationRows.push({ ...base, operation, requests: n });
     }
     try {
-      await this.ctx.k.transaction().execute(async (trx) => {
+      await backgroundTransaction(this.ctx.k, async (trx) => {
         await outcomeUpsert.run(trx, outcomeRows);
         await operationUpsert.run(trx, operationRows);
         await lastUsedUpdate.run(
