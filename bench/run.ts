@@ -139,12 +139,18 @@ async function expectOk(url: string, init: RequestInit, what: string): Promise<u
   return JSON.parse(text);
 }
 
+/** A sample's value on the server's /metrics (`name` with its labels, as written there); null when absent. */
+async function metric(kp: Server, name: string): Promise<number | null> {
+  const text = await (await fetch(`${kp.url}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line === undefined ? null : Number(line.slice(name.length + 1));
+}
+
 /** Requests the usage meter has counted so far (proves metering is on in the measured server). */
 async function billed(kp: Server): Promise<string> {
   try {
-    const text = await (await fetch(`${kp.url}/metrics`)).text();
-    const m = text.match(/^keyport_key_requests_total\{outcome="billed"\} (\d+)/m);
-    return m ? `${Number(m[1]).toLocaleString('en')} requests billed` : 'no usage meter found';
+    const n = await metric(kp, 'keyport_key_requests_total{outcome="billed"}');
+    return n === null ? 'no usage meter found' : `${n.toLocaleString('en')} requests billed`;
   } catch {
     return 'n/a';
   }
@@ -152,10 +158,9 @@ async function billed(kp: Server): Promise<string> {
 
 /** Signatures the server has checked so far (`keyport_key_signature_checks_total` on /metrics). */
 async function signatureChecks(kp: Server): Promise<number> {
-  const text = await (await fetch(`${kp.url}/metrics`)).text();
-  const m = text.match(/^keyport_key_signature_checks_total (\d+)/m);
-  if (!m) throw new Error('no keyport_key_signature_checks_total on /metrics');
-  return Number(m[1]);
+  const n = await metric(kp, 'keyport_key_signature_checks_total');
+  if (n === null) throw new Error('no keyport_key_signature_checks_total on /metrics');
+  return n;
 }
 
 /** A load run; any non-2xx or socket error invalidates the figure (a fast 401 is not a result). */
@@ -833,7 +838,9 @@ async function main() {
       `| **4v. cold authenticate ÷ Ed25519 verify** (in-process, same run; target of figure 4 for the check itself) | **${verifyRatio.toFixed(2)}** ${verdict(verifyRatio <= 1.3)} |`,
     );
     say(`| jose.jwtVerify (EdDSA, the naive stack's) | ${(mem.joseVerifyUs as number).toFixed(1)} µs |`);
-    say(`| warm authenticate (LRU hit by the token text + checks) | ${(mem.warmAuthenticateUs as number).toFixed(2)} µs |`);
+    say(
+      `| warm authenticate (LRU hit by the token text + checks) | ${(mem.warmAuthenticateUs as number).toFixed(2)} µs |`,
+    );
   }
   if (ONLY.has('objects')) results.objects = await objectFigures(say);
   say('');

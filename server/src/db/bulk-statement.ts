@@ -33,7 +33,7 @@ export function rowMajor<R extends Record<string, unknown>>(columns: readonly (k
   };
 }
 
-export class BulkStatement<R, O = unknown> {
+export class BulkStatement<R extends Record<string, unknown>, O = unknown> {
   /** statement text by dialect adapter class and row count */
   private readonly texts = new Map<unknown, Map<number, string>>();
   /** how many statement trees were built (each row count once per dialect) */
@@ -51,7 +51,7 @@ export class BulkStatement<R, O = unknown> {
     private readonly build: (k: Kysely<any>, rows: R[], fixed: readonly unknown[]) => Compilable<O>,
     private readonly chunk = 1000,
   ) {
-    this.bind = typeof bind === 'function' ? bind : (rowMajor(bind as never) as Binder<R>);
+    this.bind = typeof bind === 'function' ? bind : rowMajor(bind);
   }
 
   /** Runs the statement over `rows`, chunk by chunk, and returns the rows every chunk answered. */
