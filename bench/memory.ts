@@ -1,6 +1,7 @@
 // In-process figures (run by run.ts as `node --expose-gc --import tsx memory.ts`; prints one JSON line):
 // heap growth per issued key (the key directory holds every live key) and per cached key (the
-// verified-token LRU), measured on 100,000 keys; and the CPU cost of one verification.
+// verified-token LRU), measured on 100,000 keys; and the CPU cost of one verification, by digest
+// (keys as issued now) and by signature (keys issued before token digests were kept).
 import { importJWK, jwtVerify } from 'jose';
 import { KeyDirectory } from '../server/src/modules/keys/authenticator.js';
 import { insertKeys, openApp, prepare } from './lib/setup.js';
@@ -21,20 +22,17 @@ const opened = await openApp(env, fixture.dataDir);
 try {
   const { ctx } = opened;
   const row = await ctx.k.selectFrom('api_keys').selectAll().where('id', '=', fixture.keyId).executeTakeFirstOrThrow();
+  const template = {
+    project_id: row.project_id,
+    template_id: row.template_id,
+    role_id: row.role_id,
+    user_id: row.user_id,
+    request_id: row.request_id,
+    monthly_quota: row.monthly_quota,
+    template_spend_cap_micros: row.template_spend_cap_micros === null ? null : Number(row.template_spend_cap_micros),
+  };
   const t0 = performance.now();
-  const tokens = await insertKeys(
-    ctx,
-    {
-      project_id: row.project_id,
-      template_id: row.template_id,
-      role_id: row.role_id,
-      user_id: row.user_id,
-      request_id: row.request_id,
-      monthly_quota: row.monthly_quota,
-      template_spend_cap_micros: row.template_spend_cap_micros === null ? null : Number(row.template_spend_cap_micros),
-    },
-    N,
-  );
+  const tokens = await insertKeys(ctx, template, N, true);
   const issueMs = performance.now() - t0;
 
   // 1. the key directory with N more live keys
@@ -53,6 +51,17 @@ try {
   const coldUs = ((performance.now() - t1) * 1000) / N;
   const h2 = heap();
   if (dir.stats.cachedTokens < N) throw new Error(`cache holds ${dir.stats.cachedTokens} tokens, expected ≥ ${N}`);
+  if (dir.stats.digestChecks < N) throw new Error(`${dir.stats.digestChecks} digest checks, expected ≥ ${N}`);
+
+  // 2b. keys without a digest (issued before digests were kept), picked up by the directory's poll:
+  // each first-seen token checked by its Ed25519 signature
+  const legacy = await insertKeys(ctx, template, 10_000, false);
+  await dir.sync();
+  const checks0 = dir.stats.signatureChecks;
+  const t5 = performance.now();
+  for (const t of legacy) await dir.authenticate(asReceived(t));
+  const coldSignatureUs = ((performance.now() - t5) * 1000) / legacy.length;
+  if (dir.stats.signatureChecks - checks0 !== legacy.length) throw new Error('expected one signature check per key');
 
   // 3. warm hits (a Map lookup by the token text + field checks), each on a string of its own, as
   // every request brings one (its hash is not computed yet); the copies are made outside the timing
@@ -94,6 +103,7 @@ try {
       perIssuedKeyBytes: (h1 - h0) / N,
       perCachedKeyBytes: (h2 - h1) / N,
       coldAuthenticateUs: coldUs,
+      coldSignatureAuthenticateUs: coldSignatureUs,
       warmAuthenticateUs: warmUs,
       ed25519VerifyUs: verifyUs,
       joseVerifyUs: joseUs,

@@ -1,5 +1,7 @@
 // Where the time goes in a V8 CPU profile (as written by `BENCH_PROFILE=1 npm run bench`):
 //   npx tsx profile-summary.ts results/<file>.cpuprofile [filter-regex] [top]
+//   PROFILE_BINS=verifyOneShot,0.2 npx tsx profile-summary.ts …   only the parts of the run where
+//                                     that function was busy (here: the cold runs); see below
 // Prints the top functions by self time and, for functions matching the filter, their inclusive
 // time (self + everything they call), as a share of all non-idle samples.
 import fs from 'node:fs';
@@ -34,7 +36,33 @@ const onStack = (id: number, fn: string) => {
 };
 let first = prof.samples.findIndex((id) => onStack(id, 'parserOnIncoming'));
 if (first < 0) first = 0;
-const inWindow = (i: number) => i >= first;
+// PROFILE_BINS=<function>[,<min share>]: only 250 ms bins where that function's self time is at
+// least the share (default 0.1) of the bin's busy time, e.g. the cold runs (verifyOneShot);
+// a leading ! keeps the other bins instead
+const binsSpec = process.env.PROFILE_BINS;
+let keepBin: ((i: number) => boolean) | null = null;
+if (binsSpec) {
+  const [fnSpec = '', share = '0.1'] = binsSpec.split(',');
+  const negate = fnSpec.startsWith('!');
+  const fn = negate ? fnSpec.slice(1) : fnSpec;
+  const binOf: number[] = [];
+  const hit = new Map<number, number>();
+  const busyIn = new Map<number, number>();
+  let t = 0;
+  prof.samples.forEach((id, i) => {
+    t += prof.timeDeltas[i] ?? 0;
+    const b = Math.floor(t / 250_000);
+    binOf[i] = b;
+    const f = byId.get(id)?.callFrame.functionName;
+    if (f === '(idle)') return;
+    const d = prof.timeDeltas[i] ?? 0;
+    busyIn.set(b, (busyIn.get(b) ?? 0) + d);
+    if (f === fn) hit.set(b, (hit.get(b) ?? 0) + d);
+  });
+  const chosen = (b: number) => (hit.get(b) ?? 0) >= Number(share) * (busyIn.get(b) ?? Number.POSITIVE_INFINITY);
+  keepBin = (i: number) => chosen(binOf[i] as number) !== negate && (busyIn.get(binOf[i] as number) ?? 0) > 50_000;
+}
+const inWindow = (i: number) => i >= first && (keepBin === null || keepBin(i));
 const self = new Map<number, number>();
 prof.samples.forEach((id, i) => {
   if (inWindow(i)) self.set(id, (self.get(id) ?? 0) + (prof.timeDeltas[i] ?? 0));

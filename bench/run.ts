@@ -17,6 +17,7 @@
 //   BENCH_BIG=0                       skip the search among 1,000,000 packages (≈10 s setup on SQLite,
 //                                     ≈40 s on PostgreSQL)
 //   BENCH_PROFILE=1                   write a --cpu-prof profile of each Keyport server to bench/results/
+//   BENCH_NODE_ARGS="--flag …"        extra node options for the Keyport servers (experiments)
 //   BENCH_ONLY=profile                one profiled server per route (whoami, health); then
 //                                     `npx tsx profile-summary.ts results/<file>.cpuprofile`
 //   BENCH_OUT=results/latest.md       where the Markdown results go ('' = do not write)
@@ -105,7 +106,10 @@ function machine() {
 
 async function startKeyport(f: Fixture, label: string): Promise<Server> {
   const dir = PROFILE ? fs.mkdtempSync(path.join(RESULTS_DIR, 'prof-')) : null;
-  const nodeArgs = dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
+  const nodeArgs = [
+    ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
+    ...(dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : []),
+  ];
   const s = await startProcess({
     name: `keyport (${label})`,
     script: 'src/main.ts',
@@ -156,11 +160,15 @@ async function billed(kp: Server): Promise<string> {
   }
 }
 
-/** Signatures the server has checked so far (`keyport_key_signature_checks_total` on /metrics). */
-async function signatureChecks(kp: Server): Promise<number> {
-  const n = await metric(kp, 'keyport_key_signature_checks_total');
-  if (n === null) throw new Error('no keyport_key_signature_checks_total on /metrics');
-  return n;
+/** First-seen tokens the server has checked so far, by signature or by digest (on /metrics). */
+async function tokenChecks(kp: Server): Promise<number> {
+  let sum = 0;
+  for (const name of ['keyport_key_signature_checks_total', 'keyport_key_digest_checks_total']) {
+    const n = await metric(kp, name);
+    if (n === null) throw new Error(`no ${name} on /metrics`);
+    sum += n;
+  }
+  return sum;
 }
 
 /** A load run; any non-2xx or socket error invalidates the figure (a fast 401 is not a result). */
@@ -308,12 +316,20 @@ interface ColdFigures {
 /**
  * Figure 4: 10,000 distinct keys, each used once (never seen by this server's token cache), after
  * one such run as a warm-up; after each cold run, the known key at the cold run's request rate.
+ * Keys as issued now (checked by their token digest) and keys issued before digests were kept
+ * (checked by signature) take turns.
  * A server answering 3k requests a second spends more per request than one answering 25k (fewer
  * requests share each event-loop turn, journal write and socket wake-up), so the rate-matched run
  * is the baseline that isolates what a key's first appearance costs.
  */
-async function coldFigures(kp: Server, f: Fixture, warmCpuUs: number): Promise<ColdFigures> {
-  const out: ColdFigures = { rps: [], cpuUs: [], extraUs: [], warmAtRateUs: [], extraAtRateUs: [] };
+async function coldFigures(
+  kp: Server,
+  f: Fixture,
+  warmCpuUs: number,
+): Promise<{ digest: ColdFigures; signature: ColdFigures }> {
+  const figures = (): ColdFigures => ({ rps: [], cpuUs: [], extraUs: [], warmAtRateUs: [], extraAtRateUs: [] });
+  const digest = figures();
+  const signature = figures();
   const [warmUp, ...files] = f.coldTokenFiles;
   if (warmUp) {
     await load(
@@ -322,10 +338,17 @@ async function coldFigures(kp: Server, f: Fixture, warmCpuUs: number): Promise<C
       kp,
     );
   }
-  for (const file of files) {
+  const turns = files.flatMap((file, i) => {
+    const legacy = f.signatureTokenFiles[i];
+    return [
+      { file, out: digest, what: 'by digest' },
+      ...(legacy ? [{ file: legacy, out: signature, what: 'by signature' }] : []),
+    ];
+  });
+  for (const { file, out, what } of turns) {
     const r = await load(
       { url: `${kp.url}/api/auth/whoami`, connections: CONNECTIONS, amount: COLD_KEYS, tokensFile: file },
-      'cold whoami',
+      `cold whoami (${what})`,
       kp,
     );
     out.rps.push(r.rps);
@@ -347,35 +370,35 @@ async function coldFigures(kp: Server, f: Fixture, warmCpuUs: number): Promise<C
     out.warmAtRateUs.push(warmAtRate);
     out.extraAtRateUs.push(cpu - warmAtRate);
     console.log(
-      `  cold run: ${COLD_KEYS} keys in ${r.seconds.toFixed(2)} s → ${k(r.rps)}/s, server CPU ${us(cpu)}/request; ` +
+      `  cold run (${what}): ${COLD_KEYS} keys in ${r.seconds.toFixed(2)} s → ${k(r.rps)}/s, server CPU ${us(cpu)}/request; ` +
         `known key at ${k(w.rps)}/s: ${us(warmAtRate)}/request`,
     );
   }
-  return out;
+  return { digest, signature };
 }
 
 interface FleetFigure {
   rps: number;
   cpuUs: number;
   requests: number;
-  /** signature checks during the run */
+  /** token checks (signature or digest) during the run */
   checks: number;
 }
 
 /**
  * A fleet of keys in steady use: the first cold run's 10,000 keys (verified once there) cycled
  * for 2 × BENCH_SECONDS, each key used again every fraction of a second, across the role entries'
- * TTL. A verified token stays verified while it is cached: no signature should be checked again.
+ * TTL. A verified token stays verified while it is cached: none should be checked again.
  */
 async function fleetFigure(kp: Server, f: Fixture): Promise<FleetFigure> {
   const file = f.coldTokenFiles[0] as string;
-  const before = await signatureChecks(kp);
+  const before = await tokenChecks(kp);
   const r = await load(
     { url: `${kp.url}/api/auth/whoami`, connections: CONNECTIONS, duration: SECONDS * 2, tokensFile: file },
     'key fleet',
     kp,
   );
-  const checks = (await signatureChecks(kp)) - before;
+  const checks = (await tokenChecks(kp)) - before;
   return { rps: r.rps, cpuUs: r.cpuUsPerRequest ?? 1e6 / r.rps, requests: r.ok, checks };
 }
 
@@ -522,6 +545,7 @@ async function benchDb(kind: DbKind, results: Record<string, unknown>) {
   const fixture = await prepare(kind, {
     // one more file: the first cold run warms the cold path up (JIT, the directory's first poll) and is not recorded
     coldRuns: ONLY.has('cold') ? COLD_RUNS + 1 : 0,
+    signatureRuns: ONLY.has('cold') ? COLD_RUNS : 0,
     coldKeys: COLD_KEYS,
     packages: ONLY.has('data') ? 10_000 : 0,
   });
@@ -614,27 +638,36 @@ async function benchDb(kind: DbKind, results: Record<string, unknown>) {
       }
       const verifyUs = await verifyCostUs();
       console.log(`  one Ed25519 verification (node:crypto, server core): ${us(verifyUs)}`);
-      const c = await coldFigures(kp, fixture, warm);
-      const ratio = c.extraAtRateUs.map((x) => x / verifyUs);
-      const ratioFullLoad = c.extraUs.map((x) => x / verifyUs);
-      results[`${kind}.cold`] = { ...c, verifyUs, ratio, ratioFullLoad };
-      say(
-        `| cold verification: ${COLD_KEYS.toLocaleString('en')} distinct keys (quota and spend cap set), each used once, req/s | ${mmm(c.rps, k)} | |`,
-      );
-      say(`| server CPU per cold request | ${mmm(c.cpuUs, (x) => `${x.toFixed(0)} µs`)} | |`);
-      say(
-        `| server CPU per request with the known key at the cold run's rate (run after each cold run) | ${mmm(c.warmAtRateUs, (x) => `${x.toFixed(0)} µs`)} | |`,
-      );
-      say(
-        `| server CPU per first-seen key: cold − known key at the same rate; signature check, token-cache entry, quota entry, new metering and statistics rows and their flush | ${mmm(c.extraAtRateUs, (x) => `${x.toFixed(0)} µs`)} | |`,
-      );
+      const cold = await coldFigures(kp, fixture, warm);
+      const report = (c: ColdFigures, how: string, figure: string) => {
+        const ratio = c.extraAtRateUs.map((x) => x / verifyUs);
+        const ratioFullLoad = c.extraUs.map((x) => x / verifyUs);
+        say(
+          `| cold verification ${how}: ${COLD_KEYS.toLocaleString('en')} distinct keys (quota and spend cap set), each used once, req/s | ${mmm(c.rps, k)} | |`,
+        );
+        say(`| server CPU per cold request | ${mmm(c.cpuUs, (x) => `${x.toFixed(0)} µs`)} | |`);
+        say(
+          `| server CPU per request with the known key at the cold run's rate (run after each cold run) | ${mmm(c.warmAtRateUs, (x) => `${x.toFixed(0)} µs`)} | |`,
+        );
+        say(
+          `| server CPU per first-seen key: cold − known key at the same rate; token check, token-cache entry, quota entry, new metering and statistics rows and their flush | ${mmm(c.extraAtRateUs, (x) => `${x.toFixed(0)} µs`)} | |`,
+        );
+        say(
+          `| **${figure}. CPU per first-seen key ${how} ÷ one Ed25519 verification** | **${mmm(ratio, r2)}** | ≤ 1.3 ${verdict(median(ratio) <= 1.3)} |`,
+        );
+        say(
+          `| ${figure}″. the same against the known key at full load (${us(warm)}/request, where more requests share each event-loop turn) | ${mmm(ratioFullLoad, r2)} | |`,
+        );
+        return { ...c, ratio, ratioFullLoad };
+      };
       say(`| one Ed25519 verification (node:crypto), same run, server core | ${us(verifyUs)} | |`);
-      say(
-        `| **4. CPU per first-seen key ÷ one Ed25519 verification** | **${mmm(ratio, r2)}** | ≤ 1.3 ${verdict(median(ratio) <= 1.3)} |`,
-      );
-      say(
-        `| 4″. the same against the known key at full load (${us(warm)}/request, where more requests share each event-loop turn) | ${mmm(ratioFullLoad, r2)} | |`,
-      );
+      results[`${kind}.cold`] = { ...report(cold.digest, 'by token digest (keys as issued now)', '4'), verifyUs };
+      if (cold.signature.rps.length)
+        results[`${kind}.coldSignature`] = report(
+          cold.signature,
+          'by signature (keys issued before token digests were kept)',
+          '4s',
+        );
       const fleet = await fleetFigure(kp, fixture);
       results[`${kind}.fleet`] = fleet;
       const every = (COLD_KEYS / fleet.rps).toFixed(1);
@@ -645,7 +678,7 @@ async function benchDb(kind: DbKind, results: Record<string, unknown>) {
         `| server CPU per request, fleet ÷ the one known key at full load | ${us(fleet.cpuUs)} ÷ ${us(warm)} = ${r2(fleet.cpuUs / warm)} | |`,
       );
       say(
-        `| signatures checked during the fleet run | ${fleet.checks.toLocaleString('en')} of ${fleet.requests.toLocaleString('en')} requests | 0 (each key verified once) |`,
+        `| tokens checked again (by signature or digest) during the fleet run | ${fleet.checks.toLocaleString('en')} of ${fleet.requests.toLocaleString('en')} requests | 0 (each key verified once) |`,
       );
     }
     if (ONLY.has('data')) {
@@ -829,13 +862,17 @@ async function main() {
       `| **6. heap per cached key** (verified-token LRU entry) | **${Math.round(mem.perCachedKeyBytes as number)} B** |`,
     );
     say(
-      `| cold authenticate (parse + Ed25519 verify + directory + cache insert), in-process | ${(mem.coldAuthenticateUs as number).toFixed(1)} µs |`,
+      `| cold authenticate, key with a token digest (parse + SHA-256 + directory + cache insert), in-process | ${(mem.coldAuthenticateUs as number).toFixed(1)} µs |`,
+    );
+    say(
+      `| cold authenticate, key without a digest (parse + Ed25519 verify + directory + cache insert), in-process | ${(mem.coldSignatureAuthenticateUs as number).toFixed(1)} µs |`,
     );
     say(`| Ed25519 verify alone (node:crypto) | ${(mem.ed25519VerifyUs as number).toFixed(1)} µs |`);
     // The verification alone, without the first request's bookkeeping (figure 4 includes that)
     const verifyRatio = (mem.coldAuthenticateUs as number) / (mem.ed25519VerifyUs as number);
+    const signatureRatio = (mem.coldSignatureAuthenticateUs as number) / (mem.ed25519VerifyUs as number);
     say(
-      `| **4v. cold authenticate ÷ Ed25519 verify** (in-process, same run; target of figure 4 for the check itself) | **${verifyRatio.toFixed(2)}** ${verdict(verifyRatio <= 1.3)} |`,
+      `| **4v. cold authenticate ÷ Ed25519 verify** (in-process, same run; target of figure 4 for the check itself): by digest / by signature | **${verifyRatio.toFixed(2)}** ${verdict(verifyRatio <= 1.3)} / ${signatureRatio.toFixed(2)} ${verdict(signatureRatio <= 1.3)} |`,
     );
     say(`| jose.jwtVerify (EdDSA, the naive stack's) | ${(mem.joseVerifyUs as number).toFixed(1)} µs |`);
     say(

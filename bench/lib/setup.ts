@@ -14,7 +14,7 @@ import type { Ctx } from '../../server/src/context.js';
 import { type Db, openDb } from '../../server/src/db/dialect.js';
 import { migrateToLatest } from '../../server/src/db/migrate.js';
 import { masterKeyFrom } from '../../server/src/lib/master-key.js';
-import { signKey } from '../../server/src/modules/keys/tokens.js';
+import { signKey, withTokenDigest } from '../../server/src/modules/keys/tokens.js';
 
 export type DbKind = 'sqlite' | 'postgres';
 /** the bench template's monthly quota and spend cap: set, and never reached by a run */
@@ -41,6 +41,8 @@ export interface Fixture {
   session: { cookie: string; csrf: string };
   /** files with one token per line, one file per cold run (distinct keys, never used before) */
   coldTokenFiles: string[];
+  /** the same for keys without a token digest (issued before digests were kept): checked by signature */
+  signatureTokenFiles: string[];
   databaseUrl: string | null;
   cleanup(): Promise<void>;
 }
@@ -171,7 +173,7 @@ async function signUp(app: FastifyInstance, name: string) {
  */
 export async function prepare(
   kind: DbKind,
-  opts: { coldRuns: number; coldKeys: number; packages: number },
+  opts: { coldRuns: number; signatureRuns?: number; coldKeys: number; packages: number },
 ): Promise<Fixture> {
   const fresh = await freshEnv(kind);
   const { env, dataDir } = fresh;
@@ -240,13 +242,18 @@ export async function prepare(
       monthly_quota: QUOTA,
       template_spend_cap_micros: Number(capMicros.monthly_spend_cap_micros),
     };
-    const coldTokenFiles: string[] = [];
-    for (let run = 0; run < opts.coldRuns; run++) {
-      const tokens = await insertKeys(ctx, template0, opts.coldKeys);
-      const file = path.join(dataDir, `cold-${run}.txt`);
-      fs.writeFileSync(file, `${tokens.join('\n')}\n`);
-      coldTokenFiles.push(file);
-    }
+    const tokenFiles = async (runs: number, name: string, digests: boolean) => {
+      const files: string[] = [];
+      for (let run = 0; run < runs; run++) {
+        const tokens = await insertKeys(ctx, template0, opts.coldKeys, digests);
+        const file = path.join(dataDir, `${name}-${run}.txt`);
+        fs.writeFileSync(file, `${tokens.join('\n')}\n`);
+        files.push(file);
+      }
+      return files;
+    };
+    const coldTokenFiles = await tokenFiles(opts.coldRuns, 'cold', true);
+    const signatureTokenFiles = await tokenFiles(opts.signatureRuns ?? 0, 'cold-signature', false);
     const masters = await insertPackages(
       ctx,
       { projectId: p, layerId: layer.id, inputNode, outputNode, userId: holder.userId, keyId: key.id },
@@ -265,6 +272,7 @@ export async function prepare(
       masters,
       session: holder.session,
       coldTokenFiles,
+      signatureTokenFiles,
       databaseUrl: fresh.databaseUrl,
       cleanup: fresh.drop,
     };
@@ -277,7 +285,10 @@ export async function prepare(
   }
 }
 
-/** `n` live keys of one template (rows as the approval writes them) and their signed tokens. */
+/**
+ * `n` live keys of one template and their signed tokens: rows as the approval writes them (with
+ * the token's digest), or, with `digests` false, as keys issued before digests were kept.
+ */
 export async function insertKeys(
   ctx: Ctx,
   t: {
@@ -290,9 +301,10 @@ export async function insertKeys(
     template_spend_cap_micros: number | null;
   },
   n: number,
+  digests: boolean,
 ): Promise<string[]> {
   const now = ctx.clock.now();
-  const rows = Array.from({ length: n }, () => ({
+  const claims = Array.from({ length: n }, () => ({
     ...t,
     jti: randomBytes(16).toString('base64url'),
     kid: ctx.signing.activeKid,
@@ -306,6 +318,13 @@ export async function insertKeys(
     revoked_reason: null,
     updated_at: now,
   }));
+  const tokens: string[] = [];
+  const rows: ((typeof claims)[number] & { token_sha256?: string })[] = [];
+  for (const c of claims) {
+    const signed = digests ? await withTokenDigest(ctx, c) : { token: await signKey(ctx, c), row: c };
+    tokens.push(signed.token);
+    rows.push(signed.row);
+  }
   const chunk = 500;
   await ctx.k.transaction().execute(async (trx) => {
     for (let i = 0; i < rows.length; i += chunk)
@@ -314,8 +333,6 @@ export async function insertKeys(
         .values(rows.slice(i, i + chunk))
         .execute();
   });
-  const tokens: string[] = [];
-  for (const r of rows) tokens.push(await signKey(ctx, r));
   return tokens;
 }
 

@@ -160,15 +160,24 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.setValidatorCompiler(validatorCompiler);
   app.decorate('ctx', ctx);
   app.decorate('metrics', new Registry());
-  new Counter({
-    name: 'keyport_key_signature_checks_total',
-    help: 'API-key signatures verified: tokens this instance had not verified before (or evicted from its cache)',
-    registers: [app.metrics],
-    collect() {
-      this.reset();
-      this.inc(keyDirectory.stats.signatureChecks);
-    },
-  });
+  // tokens this instance had not verified before (or evicted from its cache), by how they were checked
+  for (const [name, help, stat] of [
+    ['keyport_key_signature_checks_total', 'API-key tokens checked by their Ed25519 signature', 'signatureChecks'],
+    [
+      'keyport_key_digest_checks_total',
+      'API-key tokens recognised by the digest kept at issue (no signature check needed)',
+      'digestChecks',
+    ],
+  ] as const)
+    new Counter({
+      name,
+      help,
+      registers: [app.metrics],
+      collect() {
+        this.reset();
+        this.inc(keyDirectory.stats[stat]);
+      },
+    });
   app.decorate('keyAuth', keyDirectory as KeyAuthenticator);
   app.decorate('quietLogToken', quietLogToken);
   const reminders = new KeyReminders(ctx, deps.reminderIntervalMs);

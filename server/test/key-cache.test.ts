@@ -1,6 +1,7 @@
 // A verified key stays verified: each instance checks a token's signature once (while it stays in
 // the bounded cache); what can change afterwards — revocation, the role's permissions and price,
 // the key's end of life — is read live on every request, so role refreshes never cost a signature.
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, MutableClock, makeTestApp, signUp, type TestApp, type UserSession } from './helpers.js';
 import { issuedKeyStats, issueKey } from './keys-helpers.js';
@@ -20,11 +21,20 @@ describe('verified-token cache', () => {
   });
   afterAll(() => t.close());
 
-  async function signatureChecks(): Promise<number> {
+  async function checks(): Promise<{ signature: number; digest: number }> {
     const res = await t.app.inject({ url: '/metrics' });
-    const m = /^keyport_key_signature_checks_total (\d+)$/m.exec(res.body);
-    expect(m, 'the counter is exported').not.toBeNull();
-    return Number(m?.[1]);
+    const read = (name: string) => {
+      const m = new RegExp(`^${name} (\\d+)$`, 'm').exec(res.body);
+      expect(m, `${name} is exported`).not.toBeNull();
+      return Number(m?.[1]);
+    };
+    return { signature: read('keyport_key_signature_checks_total'), digest: read('keyport_key_digest_checks_total') };
+  }
+
+  /** First-seen tokens checked so far, by signature or by digest. */
+  async function tokenChecks(): Promise<number> {
+    const c = await checks();
+    return c.signature + c.digest;
   }
 
   async function cost(keyId: number): Promise<string> {
@@ -32,23 +42,23 @@ describe('verified-token cache', () => {
     return (await issuedKeyStats(owner, projectId)).byId.get(keyId)?.total_cost ?? '';
   }
 
-  it('checks the signature once; role refreshes and role changes re-read the role, not the token', async () => {
+  it('checks the token once; role refreshes and role changes re-read the role, not the token', async () => {
     const k = await issueKey(t, owner, holder, {
       projectId,
       permissions: { project: ['project_view', 'package_view'] },
       price: '0.01',
     });
     const key = bearer(t.app, k.token);
-    const before = await signatureChecks();
+    const before = await tokenChecks();
     expect((await key.get('/api/auth/whoami')).statusCode).toBe(200);
-    expect(await signatureChecks()).toBe(before + 1);
+    expect(await tokenChecks()).toBe(before + 1);
 
     // past the role entry's TTL (5 s) three times: the role is looked up again, the token is not
     for (let i = 0; i < 3; i++) {
       clock.advance(6_000);
       expect((await key.get('/api/auth/whoami')).statusCode).toBe(200);
     }
-    expect(await signatureChecks()).toBe(before + 1);
+    expect(await tokenChecks()).toBe(before + 1);
 
     // a permission removed and the price raised: the next request sees both
     const patched = await owner.patch(`/api/projects/${projectId}/roles/${k.roleId}`, {
@@ -60,7 +70,7 @@ describe('verified-token cache', () => {
     expect(who.statusCode).toBe(200);
     expect((who.json() as { permissions: { project: string[] } }).permissions.project).toEqual(['project_view']);
     expect(await cost(k.keyId)).toBe('0.14'); // 4 × 0.01 + 1 × 0.10
-    expect(await signatureChecks()).toBe(before + 1);
+    expect(await tokenChecks()).toBe(before + 1);
 
     // revoked: refused at once, from the cache entry
     expect((await owner.del(`/api/projects/${projectId}/issued-keys/${k.keyId}`)).statusCode).toBe(200);
@@ -74,16 +84,58 @@ describe('verified-token cache', () => {
       permissions: { project: ['project_view'] },
       roleId: first.roleId,
     });
-    const before = await signatureChecks();
+    const before = await tokenChecks();
     await t.app.keyAuth.authenticate(first.token); // the shared role is now in memory
     const actor = t.app.keyAuth.authenticate(second.token); // not seen before, same role
     expect(typeof (actor as { then?: unknown }).then, 'an answer, not a promise').toBe('undefined');
     expect(actor).toMatchObject({ kind: 'key', keyId: second.keyId, roleId: first.roleId });
-    expect(await signatureChecks()).toBe(before + 2);
+    expect(await tokenChecks()).toBe(before + 2);
     // a forged signature on the same (known) header is still refused
     const [h, p] = second.token.split('.');
     const forged = `${h}.${p}.${Buffer.alloc(64, 1).toString('base64url')}`;
     expect((await bearer(t.app, forged).get('/api/auth/whoami')).statusCode).toBe(401);
+  });
+
+  it('recognises the token a key was issued as by its digest; any other text is checked by signature', async () => {
+    const k = await issueKey(t, owner, holder, { projectId, permissions: { project: ['project_view'] } });
+    const row = await t.app.ctx.k
+      .selectFrom('api_keys')
+      .select(['kid', 'token_sha256'])
+      .where('id', '=', k.keyId)
+      .executeTakeFirstOrThrow();
+    expect(row.token_sha256, 'the digest of the token the holder received').toBe(
+      createHash('sha256').update(k.token).digest('base64url'),
+    );
+    const before = await checks();
+    expect((await bearer(t.app, k.token).get('/api/auth/whoami')).statusCode).toBe(200);
+    expect(await checks()).toEqual({ signature: before.signature, digest: before.digest + 1 });
+
+    // the same claims and one more, signed with the server's key: not the token issued, so its
+    // signature is what admits it, exactly as for a key without a digest
+    const [h, p] = k.token.split('.') as [string, string];
+    const claims = JSON.parse(Buffer.from(p, 'base64url').toString('utf8'));
+    const resigned = await t.app.ctx.signing.signWith(row.kid, { ...claims, scope: 'all' });
+    expect((await bearer(t.app, resigned).get('/api/auth/whoami')).statusCode).toBe(200);
+    // the issued header and claims under a forged signature: no digest match, no valid signature
+    const forged = `${h}.${p}.${Buffer.alloc(64, 9).toString('base64url')}`;
+    expect((await bearer(t.app, forged).get('/api/auth/whoami')).statusCode).toBe(401);
+    expect(await checks()).toEqual({ signature: before.signature + 2, digest: before.digest + 1 });
+  });
+
+  it('checks a key issued before digests were kept by its signature', async () => {
+    const k = await issueKey(t, owner, holder, { projectId, permissions: { project: ['project_view'] } });
+    await t.app.ctx.k
+      .updateTable('api_keys')
+      .set({ token_sha256: null, updated_at: clock.now() })
+      .where('id', '=', k.keyId)
+      .execute();
+    await t.app.ctx.events.publish({ type: 'key', keyId: k.keyId });
+    const [h, p] = k.token.split('.');
+    const forged = `${h}.${p}.${Buffer.alloc(64, 7).toString('base64url')}`;
+    const before = await checks();
+    expect((await bearer(t.app, forged).get('/api/auth/whoami')).statusCode).toBe(401);
+    expect((await bearer(t.app, k.token).get('/api/auth/whoami')).statusCode).toBe(200);
+    expect(await checks()).toEqual({ signature: before.signature + 2, digest: before.digest });
   });
 
   it('refuses a cached token once its own expiry passes', async () => {

@@ -16,6 +16,7 @@ import { webhooks } from './migrations/014_webhooks.js';
 import { spendCaps } from './migrations/015_spend_caps.js';
 import { approvalWorkflow } from './migrations/016_approval_workflow.js';
 import { templateNameCi } from './migrations/017_template_name_ci.js';
+import { tokenDigests } from './migrations/018_token_digests.js';
 
 /** Migrations are factories of the dialect so one file can pick `serial` vs `autoincrement`, `bytea` vs `blob`. */
 export type MigrationFactory = (dialect: DialectName) => Migration;
@@ -37,6 +38,7 @@ const MIGRATIONS: Record<string, MigrationFactory> = {
   '015_spend_caps': spendCaps,
   '016_approval_workflow': approvalWorkflow,
   '017_template_name_ci': templateNameCi,
+  '018_token_digests': tokenDigests,
 };
 
 class StaticProvider implements MigrationProvider {

@@ -127,8 +127,10 @@ export interface ApiKeysTable {
   role_id: number;
   user_id: number;
   request_id: number;
-  /** random, unguessable key id (the JWT's jti); the token itself is never stored */
+  /** random, unguessable key id (the JWT's jti); the token itself is never stored, only its digest */
   jti: string;
+  /** SHA-256 of the token as issued (base64url), what a first-seen token is compared with; null on keys issued before digests were kept */
+  token_sha256: string | null;
   kid: string;
   issued_at: number;
   /** when the key stops working: its lifetime's end, or a roll's grace end if sooner */

@@ -1,13 +1,15 @@
 // Key verification on the hot path. Warm: one Map lookup by the token's text + field checks, no
-// await, no database. Cold: one Ed25519 signature check against an in-memory key directory (every
-// live key, loaded at start, kept fresh by invalidation events and by polling `updated_at` every TTL).
+// await, no database. Cold: the token against an in-memory key directory (every live key, loaded at
+// start, kept fresh by invalidation events and by polling `updated_at` every TTL): the token as
+// issued is recognised by the SHA-256 kept with its key; any other, by one Ed25519 signature check.
+import { timingSafeEqual } from 'node:crypto';
 import type { KeyActor, KeyAuthenticator, MonthlyLimits } from '../../auth/key-auth.js';
 import { type Access, mergePermissions, parsePermissions } from '../../auth/permissions.js';
 import type { Ctx } from '../../context.js';
 import { AppError } from '../../errors.js';
 import type { InvalidationEvent } from '../../lib/events.js';
 import { Lru } from '../../lib/lru.js';
-import { audienceFor } from './tokens.js';
+import { audienceFor, tokenDigest } from './tokens.js';
 
 interface KeyInfo {
   id: number;
@@ -21,6 +23,8 @@ interface KeyInfo {
   expiresAt: number | null;
   revoked: boolean;
   limits: MonthlyLimits | null;
+  /** SHA-256 of the token as issued (base64url, as stored: a string is half the heap of a Buffer) */
+  digest: string | null;
 }
 
 interface RoleInfo {
@@ -69,6 +73,7 @@ type KeyRow = {
   template_spend_cap_micros: number | null;
   manager_spend_cap_micros: number | null;
   self_spend_cap_micros: number | null;
+  token_sha256: string | null;
 };
 
 const KEY_COLUMNS = [
@@ -87,6 +92,7 @@ const KEY_COLUMNS = [
   'template_spend_cap_micros',
   'manager_spend_cap_micros',
   'self_spend_cap_micros',
+  'token_sha256',
 ] as const;
 
 /** The cap that applies: a manager's replaces the template's; the holder's own applies when lower. */
@@ -106,6 +112,12 @@ function limitsOf(row: KeyRow): MonthlyLimits | null {
   if (row.monthly_quota === null && capMicros === null) return null;
   const quota = row.monthly_quota;
   return { quota, quotaText: quota === null ? null : String(quota), capMicros, lineageId: row.lineage_id ?? row.id };
+}
+
+/** Whether `token` is the one whose digest (base64url) its key row keeps; constant time. */
+function isIssuedToken(token: string, digest: string): boolean {
+  const kept = Buffer.from(digest, 'base64url');
+  return kept.length === 32 && timingSafeEqual(tokenDigest(token), kept);
 }
 
 function reject(): never {
@@ -159,6 +171,7 @@ export class KeyDirectory implements KeyAuthenticator {
   /** the next sync reads keys changed since this time (ms, this instance's clock) */
   private syncFrom = 0;
   private signatureChecks = 0;
+  private digestChecks = 0;
   private timer: NodeJS.Timeout | null = null;
   private unsubscribe: (() => void) | null = null;
   private readonly ttlMs: number;
@@ -189,6 +202,7 @@ export class KeyDirectory implements KeyAuthenticator {
       liveKeys: this.keys.size,
       roles: this.roles.size,
       signatureChecks: this.signatureChecks,
+      digestChecks: this.digestChecks,
     };
   }
 
@@ -244,29 +258,35 @@ export class KeyDirectory implements KeyAuthenticator {
     if (parts.length !== 3) reject();
     const [h64, p64, s64] = parts as [string, string, string];
     const kid = this.headerKids.get(h64) ?? kidOf(h64);
-    if (this.ctx.signing.hasKid(kid)) return this.verifySigned(token, h64, p64, s64, kid);
+    if (this.ctx.signing.hasKid(kid)) return this.verifyToken(token, h64, p64, s64, kid);
     return this.ctx.signing.maybeRefreshFor(kid).then((known) => {
       if (!known) reject();
-      return this.verifySigned(token, h64, p64, s64, kid);
+      return this.verifyToken(token, h64, p64, s64, kid);
     });
   }
 
-  private verifySigned(
-    token: string,
-    h64: string,
-    p64: string,
-    s64: string,
-    kid: string,
-  ): KeyActor | Promise<KeyActor> {
-    this.signatureChecks += 1;
-    if (!this.ctx.signing.verify(kid, Buffer.from(`${h64}.${p64}`), decodeSegment(s64))) reject();
+  /**
+   * Authenticity first, then the claims. The exact token a key was issued as is recognised by its
+   * digest: equal digests mean equal bytes, so its signature, header and every segment's spelling
+   * are the ones Keyport produced and signed, and a SHA-256 stands in for the Ed25519 check. Any
+   * other token — another text for the same key, a key issued before digests were kept, a jti this
+   * instance has not loaded (read from the database only after the signature holds) — is checked
+   * by its signature, as before. Either way every claim is checked below.
+   */
+  private verifyToken(token: string, h64: string, p64: string, s64: string, kid: string): KeyActor | Promise<KeyActor> {
+    const c = decodeJson(p64);
+    const info = typeof c.jti === 'string' ? this.keys.get(c.jti) : undefined;
+    if (info?.digest && isIssuedToken(token, info.digest)) this.digestChecks += 1;
+    else {
+      this.signatureChecks += 1;
+      if (!this.ctx.signing.verify(kid, Buffer.from(`${h64}.${p64}`), decodeSegment(s64))) reject();
+    }
     // Every token signed by one key has the same header: once one verified, later tokens skip its decoding.
     if (!this.headerKids.has(h64)) {
       if (this.headerKids.size >= MAX_HEADERS) this.headerKids.clear();
       this.headerKids.set(h64, kid);
     }
 
-    const c = decodeJson(p64);
     const now = this.ctx.clock.now();
     const nowS = now / 1000;
     if (typeof c.jti !== 'string' || typeof c.iss !== 'string' || typeof c.aud !== 'string') reject();
@@ -275,7 +295,6 @@ export class KeyDirectory implements KeyAuthenticator {
     if (c.nbf !== undefined && (typeof c.nbf !== 'number' || c.nbf > nowS + LEEWAY_S)) reject();
     if (c.iat > nowS + LEEWAY_S) reject();
     const claims = c as Claims;
-    const info = this.keys.get(claims.jti);
     if (info !== undefined) return this.admitKey(token, claims, info, now);
     return this.loadByJti(claims.jti).then((loaded) => this.admitKey(token, claims, loaded, now));
   }
@@ -364,6 +383,7 @@ export class KeyDirectory implements KeyAuthenticator {
       existing.roleId = row.role_id; // a template's role changed: cached tokens miss and re-resolve
       existing.expiresAt = row.expires_at; // a roll's grace end
       existing.limits = limitsOf(row);
+      existing.digest = row.token_sha256;
       if (revoked) {
         this.keys.delete(existing.jti);
         this.byId.delete(existing.id);
@@ -381,6 +401,7 @@ export class KeyDirectory implements KeyAuthenticator {
       expiresAt: row.expires_at,
       revoked,
       limits: limitsOf(row),
+      digest: row.token_sha256,
     };
     if (!revoked) {
       this.keys.set(info.jti, info);

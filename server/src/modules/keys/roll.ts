@@ -12,7 +12,7 @@ import { randomToken } from '../../lib/crypto.js';
 import { audit } from '../audit/service.js';
 import { followRolledKey } from '../secrets/service.js';
 import { emitWebhook } from '../webhooks/events.js';
-import { signKey } from './tokens.js';
+import { withTokenDigest } from './tokens.js';
 
 export const DEFAULT_GRACE_SECONDS = 86_400;
 export const MAX_GRACE_SECONDS = 30 * 86_400;
@@ -88,7 +88,7 @@ export async function rollKey(q: Q, ctx: Ctx, actor: Actor, key: KeyRow, plan: R
   if (Number(claimed.numUpdatedRows) !== 1)
     throw new AppError('KEY_ROLLED', 'This key was rolled or revoked concurrently; nothing was changed');
 
-  const values = {
+  const { token, row: values } = await withTokenDigest(ctx, {
     project_id: key.project_id,
     template_id: key.template_id,
     role_id: key.role_id,
@@ -113,11 +113,10 @@ export async function rollKey(q: Q, ctx: Ctx, actor: Actor, key: KeyRow, plan: R
     revoked_at: null,
     revoked_reason: null,
     updated_at: now,
-  };
+  });
   const { id } = await q.insertInto('api_keys').values(values).returning('id').executeTakeFirstOrThrow();
   await q.updateTable('api_keys').set({ rolled_to: id }).where('id', '=', key.id).execute();
   const successor: KeyRow = { id, ...values };
-  const token = await signKey(ctx, successor);
   const updatedSecrets = await followRolledKey(q, ctx, actor, key.id, id, token);
   await emitWebhook(q, ctx, key.project_id, 'key.rolled', {
     key_id: id,

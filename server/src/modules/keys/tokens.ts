@@ -1,5 +1,7 @@
 // Tokens are never stored: a key row holds its claims, and Ed25519 signatures are deterministic,
-// so the holder's token is re-derived (identically) whenever they ask for it.
+// so the holder's token is re-derived (identically) whenever they ask for it. The row also keeps
+// the token's SHA-256, which is how the key directory recognises a first-seen token (ADR 0002).
+import { createHash } from 'node:crypto';
 import type { Ctx } from '../../context.js';
 import { notFound } from '../../errors.js';
 
@@ -30,6 +32,20 @@ export function claimsFor(row: KeyClaimsRow): Record<string, string | number> {
 
 export function signKey(ctx: Ctx, row: KeyClaimsRow): Promise<string> {
   return ctx.signing.signWith(row.kid, claimsFor(row));
+}
+
+/** The SHA-256 of a token, as `api_keys.token_sha256` holds it. */
+export function tokenDigest(token: string): Buffer {
+  return createHash('sha256').update(token, 'utf8').digest();
+}
+
+/** A new key's token, and its row with the token's digest (the token is what the holder receives). */
+export async function withTokenDigest<R extends KeyClaimsRow>(
+  ctx: Ctx,
+  row: R,
+): Promise<{ token: string; row: R & { token_sha256: string } }> {
+  const token = await signKey(ctx, row);
+  return { token, row: { ...row, token_sha256: tokenDigest(token).toString('base64url') } };
 }
 
 export async function tokenForKey(ctx: Ctx, keyId: number): Promise<string> {
