@@ -23,7 +23,7 @@ interface KeyInfo {
   expiresAt: number | null;
   revoked: boolean;
   limits: MonthlyLimits | null;
-  /** SHA-256 of the token as issued (base64url, as stored: a string is half the heap of a Buffer) */
+  /** SHA-256 of the token as issued (base64url, as stored: a string takes less heap than a Buffer) */
   digest: string | null;
 }
 
