@@ -41,8 +41,12 @@ export interface Fixture {
   session: { cookie: string; csrf: string };
   /** files with one token per line, one file per cold run (distinct keys, never used before) */
   coldTokenFiles: string[];
-  /** the same for keys without a token digest (issued before digests were kept): checked by signature */
-  signatureTokenFiles: string[];
+  /**
+   * Files like coldTokenFiles, of keys without a token digest (as an instance of an earlier release
+   * issues them): checked by signature. Call while the server runs — a server's start gives every
+   * key without a digest its digest — and give its key directory a poll to load them.
+   */
+  addSignatureKeys(runs: number): Promise<string[]>;
   databaseUrl: string | null;
   cleanup(): Promise<void>;
 }
@@ -173,7 +177,7 @@ async function signUp(app: FastifyInstance, name: string) {
  */
 export async function prepare(
   kind: DbKind,
-  opts: { coldRuns: number; signatureRuns?: number; coldKeys: number; packages: number },
+  opts: { coldRuns: number; coldKeys: number; packages: number },
 ): Promise<Fixture> {
   const fresh = await freshEnv(kind);
   const { env, dataDir } = fresh;
@@ -242,18 +246,25 @@ export async function prepare(
       monthly_quota: QUOTA,
       template_spend_cap_micros: Number(capMicros.monthly_spend_cap_micros),
     };
-    const tokenFiles = async (runs: number, name: string, digests: boolean) => {
+    const tokenFiles = async (into: Ctx, runs: number, name: string, digests: boolean) => {
       const files: string[] = [];
       for (let run = 0; run < runs; run++) {
-        const tokens = await insertKeys(ctx, template0, opts.coldKeys, digests);
+        const tokens = await insertKeys(into, template0, opts.coldKeys, digests);
         const file = path.join(dataDir, `${name}-${run}.txt`);
         fs.writeFileSync(file, `${tokens.join('\n')}\n`);
         files.push(file);
       }
       return files;
     };
-    const coldTokenFiles = await tokenFiles(opts.coldRuns, 'cold', true);
-    const signatureTokenFiles = await tokenFiles(opts.signatureRuns ?? 0, 'cold-signature', false);
+    const coldTokenFiles = await tokenFiles(ctx, opts.coldRuns, 'cold', true);
+    const addSignatureKeys = async (runs: number) => {
+      const again = await openApp(env, dataDir);
+      try {
+        return await tokenFiles(again.ctx, runs, 'cold-signature', false);
+      } finally {
+        await again.close();
+      }
+    };
     const masters = await insertPackages(
       ctx,
       { projectId: p, layerId: layer.id, inputNode, outputNode, userId: holder.userId, keyId: key.id },
@@ -272,7 +283,7 @@ export async function prepare(
       masters,
       session: holder.session,
       coldTokenFiles,
-      signatureTokenFiles,
+      addSignatureKeys,
       databaseUrl: fresh.databaseUrl,
       cleanup: fresh.drop,
     };

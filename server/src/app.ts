@@ -38,6 +38,7 @@ import { sharedRateLimitStore } from './lib/shared-rate-limit.js';
 import { validatorCompiler } from './lib/validation.js';
 import { registerModules } from './modules/index.js';
 import { KeyDirectory } from './modules/keys/authenticator.js';
+import { backfillTokenDigests } from './modules/keys/digest-backfill.js';
 import { KeyReminders } from './modules/keys/reminders.js';
 import { jwksRoute } from './modules/keys/routes.js';
 import { SigningKeys } from './modules/keys/signing.js';
@@ -140,6 +141,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const keyDirectory = new KeyDirectory(ctx);
   await keyDirectory.start();
   app.addHook('onClose', async () => keyDirectory.stop());
+  let closing = false;
+  const backfill = backfillTokenDigests(ctx, () => closing).catch((err) =>
+    ctx.log.warn({ err }, 'token digest backfill stopped'),
+  );
+  app.addHook('onClose', async () => {
+    closing = true;
+    await backfill;
+  });
   if (db.dialect === 'postgres') {
     // Several instances on one PostgreSQL: invalidations reach every instance (docs/scale-out.md).
     const transport = await PgEventTransport.start(ctx);

@@ -1,9 +1,13 @@
 // A verified key stays verified: each instance checks a token's signature once (while it stays in
 // the bounded cache); what can change afterwards — revocation, the role's permissions and price,
 // the key's end of life — is read live on every request, so role refreshes never cost a signature.
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bearer, MutableClock, makeTestApp, signUp, type TestApp, type UserSession } from './helpers.js';
+import type { KeyDirectory } from '../src/modules/keys/authenticator.js';
+import { bearer, MutableClock, makeTestApp, PG_URL, signUp, type TestApp, type UserSession } from './helpers.js';
 import { issuedKeyStats, issueKey } from './keys-helpers.js';
 
 describe('verified-token cache', () => {
@@ -150,5 +154,52 @@ describe('verified-token cache', () => {
     expect((await key.get('/api/auth/whoami')).statusCode).toBe(200);
     clock.advance(61_000);
     expect((await key.get('/api/auth/whoami')).statusCode).toBe(401);
+  });
+});
+
+describe('keys issued before token digests were kept', () => {
+  it('get theirs at the next start, in the background, and are then recognised by it', async () => {
+    const dataDir = PG_URL ? undefined : fs.mkdtempSync(path.join(os.tmpdir(), 'keyport-digests-'));
+    const masterKey = randomBytes(32);
+    const first = await makeTestApp({ masterKey, ...(dataDir ? { dataDir } : {}) });
+    let second: TestApp | null = null;
+    try {
+      const o = await signUp(first.app, 'Owner');
+      const h = await signUp(first.app, 'Holder');
+      const p = ((await o.post('/api/projects', { name: 'Digests' })).json() as { id: number }).id;
+      const k = await issueKey(first, o, h, { projectId: p, permissions: { project: ['project_view'] } });
+      const digestOf = async (app: TestApp) =>
+        (
+          await app.app.ctx.k
+            .selectFrom('api_keys')
+            .select('token_sha256')
+            .where('id', '=', k.keyId)
+            .executeTakeFirstOrThrow()
+        ).token_sha256;
+      await first.app.ctx.k.updateTable('api_keys').set({ token_sha256: null }).where('id', '=', k.keyId).execute();
+
+      second = await makeTestApp({
+        masterKey,
+        ...(first.pgSchema ? { pgSchema: first.pgSchema } : {}),
+        ...(dataDir ? { dataDir } : {}),
+      });
+      const started = Date.now();
+      while ((await digestOf(second)) === null && Date.now() - started < 10_000)
+        await new Promise((r) => setTimeout(r, 50));
+      expect(await digestOf(second), 'the digest of the token the holder has').toBe(
+        createHash('sha256').update(k.token).digest('base64url'),
+      );
+      // the next poll of the key directory reads it: the token is recognised without a signature check
+      await (second.app.keyAuth as unknown as KeyDirectory).sync();
+      const stats = () => (second?.app.keyAuth as unknown as KeyDirectory).stats;
+      const before = { ...stats() };
+      expect((await bearer(second.app, k.token).get('/api/auth/whoami')).statusCode).toBe(200);
+      expect(stats().digestChecks).toBe(before.digestChecks + 1);
+      expect(stats().signatureChecks).toBe(before.signatureChecks);
+    } finally {
+      await second?.close();
+      await first.close();
+      if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });

@@ -129,7 +129,7 @@ export interface ApiKeysTable {
   request_id: number;
   /** random, unguessable key id (the JWT's jti); the token itself is never stored, only its digest */
   jti: string;
-  /** SHA-256 of the token as issued (base64url), what a first-seen token is compared with; null on keys issued before digests were kept */
+  /** SHA-256 of the token as issued (base64url), what a first-seen token is compared with; null on a key issued before digests were kept until the start-up backfill reaches it */
   token_sha256: string | null;
   kid: string;
   issued_at: number;

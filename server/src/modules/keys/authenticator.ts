@@ -269,7 +269,7 @@ export class KeyDirectory implements KeyAuthenticator {
    * Authenticity first, then the claims. The exact token a key was issued as is recognised by its
    * digest: equal digests mean equal bytes, so its signature, header and every segment's spelling
    * are the ones Keyport produced and signed, and a SHA-256 stands in for the Ed25519 check. Any
-   * other token — another text for the same key, a key issued before digests were kept, a jti this
+   * other token — another text for the same key, a key without a digest yet, a jti this
    * instance has not loaded (read from the database only after the signature holds) — is checked
    * by its signature, as before. Either way every claim is checked below.
    */
