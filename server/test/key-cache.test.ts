@@ -190,8 +190,9 @@ describe('keys issued before token digests were kept', () => {
         createHash('sha256').update(k.token).digest('base64url'),
       );
       // the next poll of the key directory reads it: the token is recognised without a signature check
-      await (second.app.keyAuth as unknown as KeyDirectory).sync();
-      const stats = () => (second?.app.keyAuth as unknown as KeyDirectory).stats;
+      const directory = second.app.keyAuth as unknown as KeyDirectory;
+      await directory.sync();
+      const stats = () => directory.stats;
       const before = { ...stats() };
       expect((await bearer(second.app, k.token).get('/api/auth/whoami')).statusCode).toBe(200);
       expect(stats().digestChecks).toBe(before.digestChecks + 1);
