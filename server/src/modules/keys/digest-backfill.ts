@@ -5,7 +5,7 @@
 // Several instances may run it at once: each row is written only while it has no digest, and
 // every instance computes the same digest.
 import type { Ctx } from '../../context.js';
-import { withTokenDigest } from './tokens.js';
+import { CLAIM_COLUMNS, withTokenDigest } from './tokens.js';
 
 const BATCH = 500;
 
@@ -15,7 +15,7 @@ export async function backfillTokenDigests(ctx: Ctx, shouldStop: () => boolean =
   for (let after = 0; !shouldStop(); ) {
     const rows = await ctx.k
       .selectFrom('api_keys')
-      .select(['id', 'jti', 'kid', 'issuer', 'project_id', 'user_id', 'issued_at', 'claims_expires_at'])
+      .select(['id', ...CLAIM_COLUMNS])
       .where('token_sha256', 'is', null)
       .where('revoked_at', 'is', null)
       .where('id', '>', after)

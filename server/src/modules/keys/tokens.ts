@@ -16,6 +16,17 @@ export interface KeyClaimsRow {
   claims_expires_at: number | null;
 }
 
+/** The api_keys columns a token is derived from (a KeyClaimsRow). */
+export const CLAIM_COLUMNS = [
+  'jti',
+  'kid',
+  'issuer',
+  'project_id',
+  'user_id',
+  'issued_at',
+  'claims_expires_at',
+] as const;
+
 export const audienceFor = (projectId: number) => `keyport:project:${projectId}`;
 
 /** Claims hold identifiers only: no permissions, no secrets. */
@@ -49,11 +60,7 @@ export async function withTokenDigest<R extends KeyClaimsRow>(
 }
 
 export async function tokenForKey(ctx: Ctx, keyId: number): Promise<string> {
-  const row = await ctx.k
-    .selectFrom('api_keys')
-    .select(['jti', 'kid', 'issuer', 'project_id', 'user_id', 'issued_at', 'claims_expires_at'])
-    .where('id', '=', keyId)
-    .executeTakeFirst();
+  const row = await ctx.k.selectFrom('api_keys').select(CLAIM_COLUMNS).where('id', '=', keyId).executeTakeFirst();
   if (!row) throw notFound('API key');
   return signKey(ctx, row);
 }
