@@ -18,7 +18,7 @@
 //                                     ≈40 s on PostgreSQL)
 //   BENCH_PROFILE=1                   write a --cpu-prof profile of each Keyport server to bench/results/
 //   BENCH_NODE_ARGS="--flag …"        extra node options for the Keyport servers (experiments)
-//   BENCH_ONLY=profile                one profiled server per route (whoami, health); then
+//   BENCH_ONLY=profile                one profiled server per route (whoami, health, the bare route); then
 //                                     `npx tsx profile-summary.ts results/<file>.cpuprofile`
 //   BENCH_OUT=results/latest.md       where the Markdown results go ('' = do not write)
 import { execSync } from 'node:child_process';
@@ -510,14 +510,15 @@ async function dataFigures(
 
 /** Starts the bare Fastify route (the anchor of figure 1) on the server CPU. */
 function startBare(kind: 'fastify' | 'http'): Promise<Server> {
-  return startProcess({
-    name: `bare ${kind}`,
-    script: 'bare-server.ts',
-    cwd: BENCH_DIR,
-    env: { BARE: kind },
-    ready: /BARE READY (http:\/\/\S+)/,
-  });
+  return startProcess({ ...BARE_FASTIFY, name: `bare ${kind}`, env: { BARE: kind } });
 }
+
+const BARE_FASTIFY = {
+  script: 'bare-server.ts',
+  cwd: BENCH_DIR,
+  env: { BARE: 'fastify' },
+  ready: /BARE READY (http:\/\/\S+)/,
+};
 
 /** CPU of one Ed25519 verification on the server core, measured now (figure 4's yardstick). */
 async function verifyCostUs(): Promise<number> {
@@ -717,23 +718,28 @@ async function benchDb(kind: DbKind, results: Record<string, unknown>) {
 }
 
 /**
- * BENCH_ONLY=profile: one profiled server per route (`--cpu-prof`, whoami alone, then health
- * alone), so each profile shows one route's cost. Summarise with profile-summary.ts.
+ * BENCH_ONLY=profile: one profiled server per route (`--cpu-prof`: whoami alone, health alone,
+ * then the bare Fastify route), so each profile shows one route's cost next to the anchor's.
+ * Summarise with profile-summary.ts.
  */
 async function profileRuns(kind: DbKind) {
   const fixture = await prepare(kind, { coldRuns: 0, coldKeys: 0, packages: 0 });
   try {
-    for (const route of ['whoami', 'health'] as const) {
-      const name = `keyport-${kind}-${route}-${Date.now()}.cpuprofile`;
+    for (const route of ['whoami', 'health', 'bare'] as const) {
+      const name = `${route === 'bare' ? 'bare-fastify' : `keyport-${kind}-${route}`}-${Date.now()}.cpuprofile`;
       const dir = fs.mkdtempSync(path.join(RESULTS_DIR, 'prof-'));
-      const kp = await startProcess({
-        name: `keyport (${route}, profiled)`,
-        script: 'src/main.ts',
-        cwd: SERVER_DIR,
-        env: fixture.env,
-        nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`],
-        ready: /Keyport is running at (http:\/\/\S+?)\s/,
-      });
+      const nodeArgs = ['--cpu-prof', `--cpu-prof-dir=${dir}`];
+      const kp =
+        route === 'bare'
+          ? await startProcess({ ...BARE_FASTIFY, name: 'bare fastify (profiled)', nodeArgs })
+          : await startProcess({
+              name: `keyport (${route}, profiled)`,
+              script: 'src/main.ts',
+              cwd: SERVER_DIR,
+              env: fixture.env,
+              nodeArgs,
+              ready: /Keyport is running at (http:\/\/\S+?)\s/,
+            });
       kp.url = kp.url.replace('localhost', '127.0.0.1');
       try {
         const spec: LoadSpec =

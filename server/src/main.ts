@@ -1,4 +1,6 @@
 // Entry point: config -> database (migrated) -> keys -> app -> listen; graceful shutdown.
+// first: keeps the shape of next-tick records stable (see the module)
+import './lib/tick-shape.js';
 import cluster from 'node:cluster';
 import { buildApp } from './app.js';
 import { reportListening, runPrimary } from './cluster.js';
