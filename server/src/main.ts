@@ -1,5 +1,6 @@
 // Entry point: config -> database (migrated) -> keys -> app -> listen; graceful shutdown.
-// first: keeps the shape of next-tick records stable (see the module)
+// first, before anything else allocates or runs: V8 settings for a long-running server (see each module)
+import './lib/no-pretenuring.js';
 import './lib/tick-shape.js';
 import cluster from 'node:cluster';
 import { buildApp } from './app.js';

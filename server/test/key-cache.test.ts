@@ -103,6 +103,29 @@ describe('verified-token cache', () => {
     expect((await bearer(t.app, forged).get('/api/auth/whoami')).statusCode).toBe(401);
   });
 
+  it('never lets a cached token answer for another text that ends the same way', async () => {
+    const k = await issueKey(t, owner, holder, { projectId, permissions: { project: ['project_view'] } });
+    const key = bearer(t.app, k.token);
+    expect((await key.get('/api/auth/whoami')).statusCode).toBe(200); // cached now
+    const [h, p, s] = k.token.split('.') as [string, string, string];
+    const claims = JSON.parse(Buffer.from(p, 'base64url').toString('utf8'));
+    // the cached token's own signature under other claims (another key's id), and under its own
+    // claims with a different start of the signature: both end exactly like the cached token
+    const otherClaims = Buffer.from(JSON.stringify({ ...claims, jti: `${claims.jti}x` })).toString('base64url');
+    const sameEnding = [`${h}.${otherClaims}.${s}`, `${h}.${p}.${'A'.repeat(s.length - 43)}${s.slice(-43)}`];
+    const before = await checks();
+    for (const forged of sameEnding) {
+      expect(forged.endsWith(k.token.slice(-43))).toBe(true);
+      expect((await bearer(t.app, forged).get('/api/auth/whoami')).statusCode).toBe(401);
+    }
+    // each was checked by its signature, and the cached token was not pushed out by them
+    expect((await checks()).signature).toBe(before.signature + 2);
+    const who = await key.get('/api/auth/whoami');
+    expect(who.statusCode).toBe(200);
+    expect((who.json() as { key_id: number }).key_id).toBe(k.keyId);
+    expect(await checks()).toEqual({ signature: before.signature + 2, digest: before.digest });
+  });
+
   it('recognises the token a key was issued as by its digest; any other text is checked by signature', async () => {
     const k = await issueKey(t, owner, holder, { projectId, permissions: { project: ['project_view'] } });
     const row = await t.app.ctx.k

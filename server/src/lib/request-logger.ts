@@ -47,7 +47,14 @@ for (const m of LOG_METHODS) {
   });
 }
 
+// Fastify builds each request's bindings as `{ [label]: id }`, a literal with a computed key; like
+// the next-tick records (lib/tick-shape.ts), that site stays fast only while an object of its shape
+// is alive, so the first one is kept.
+// biome-ignore lint/correctness/noUnusedVariables: written to be kept alive, never read
+let keptBindings: Bindings | null = null;
+
 export function lazyChildLogger(logger: RequestLog, bindings: Bindings, opts: ChildLoggerOptions): RequestLog {
+  keptBindings ??= bindings;
   // a route's own level or serializers, or no pino (logging off): a real child at once
   if (opts.level !== undefined || opts.serializers !== undefined || typeof logger.isLevelEnabled !== 'function')
     return logger.child(bindings, opts as never) as RequestLog;

@@ -40,6 +40,8 @@ interface RoleInfo {
  * entry, which expires with the TTL and is then looked up again without re-checking the signature.
  */
 interface CachedToken {
+  /** the whole token text: a hit by key is a hit only if the text is this */
+  token: string;
   actor: KeyActor;
   info: KeyInfo;
   role: RoleInfo;
@@ -49,6 +51,15 @@ interface CachedToken {
 
 /** The claims of a token whose signature verified and whose claim types were checked. */
 type Claims = { jti: string; iss: string; aud: string; sub: string; iat: number; exp?: number; nbf?: number };
+
+/**
+ * The token cache is keyed by the last characters of the token (of its signature, 86 characters for
+ * Ed25519), not the whole ~360-character text: hashing the key is paid on every request, and the
+ * whole text was a measurable share of a warm check. A hit compares the whole text, so two tokens
+ * with the same ending never answer for each other.
+ */
+const CACHE_KEY_CHARS = 43;
+const cacheKeyOf = (token: string): string => token.slice(-CACHE_KEY_CHARS);
 
 const LEEWAY_S = 30;
 /** how far another instance's clock may run behind ours when it stamps `updated_at` */
@@ -211,15 +222,16 @@ export class KeyDirectory implements KeyAuthenticator {
   // that could mint any token. Only tokens that verified get a slot, each at most MAX_TOKEN long.
   authenticate(token: string): KeyActor | Promise<KeyActor> {
     if (token.length > MAX_TOKEN) reject();
-    const hit = this.tokens.get(token);
-    if (hit !== undefined) {
+    const key = cacheKeyOf(token);
+    const hit = this.tokens.get(key);
+    if (hit !== undefined && hit.token === token) {
       const now = this.ctx.clock.now();
       const { info, role } = hit;
       if (hit.exp > now && !info.revoked && (info.expiresAt === null || info.expiresAt > now)) {
         if (role.until > now && this.roles.get(info.roleId) === role) return hit.actor;
-        return this.relink(hit, token, now);
+        return this.relink(hit, key, now);
       }
-      this.tokens.delete(token);
+      this.tokens.delete(key);
     }
     return this.verifyCold(token);
   }
@@ -229,12 +241,13 @@ export class KeyDirectory implements KeyAuthenticator {
    * the signature and claims checked when it was cached still hold, so only the role is resolved
    * again. Without this, every active key would pay a signature check at each role refresh.
    */
-  private relink(hit: CachedToken, token: string, now: number): KeyActor | Promise<KeyActor> {
+  private relink(hit: CachedToken, key: string, now: number): KeyActor | Promise<KeyActor> {
     const current = this.freshRole(hit.info.roleId, now);
     if (current !== undefined) return this.bind(hit, current);
     return this.role(hit.info.roleId).then((role) => {
       if (!role) {
-        this.tokens.delete(token);
+        // only the entry this token hit: another may have taken the key while the role was read
+        if (this.tokens.get(key) === hit) this.tokens.delete(key);
         reject();
       }
       return this.bind(hit, role);
@@ -323,7 +336,13 @@ export class KeyDirectory implements KeyAuthenticator {
       priceMicros: role.priceMicros,
     };
     if (this.ttlMs > 0)
-      this.tokens.set(token, { actor, info, role, exp: c.exp === undefined ? Number.POSITIVE_INFINITY : c.exp * 1000 });
+      this.tokens.set(cacheKeyOf(token), {
+        token,
+        actor,
+        info,
+        role,
+        exp: c.exp === undefined ? Number.POSITIVE_INFINITY : c.exp * 1000,
+      });
     return actor;
   }
 
