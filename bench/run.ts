@@ -7,6 +7,8 @@
 //
 // Environment:
 //   BENCH_REPS=5 BENCH_SECONDS=5      repetitions × seconds of each compared run
+//   BENCH_AUTH_REPS=9                 repetitions of figures 1–3 (default: 9, or BENCH_REPS when set);
+//                                     their ratios sit near the targets and a round swings ±30 % here
 //   BENCH_CONNECTIONS=64              autocannon connections for figures 1–3 (pipelining 1); fewer
 //                                     leave the server idle between round trips on this VM
 //   BENCH_DATA_CONNECTIONS=32         connections for the data-plane runs
@@ -41,6 +43,7 @@ import { objectFigures } from './objects.js';
 
 const num = (name: string, def: number) => (process.env[name] ? Number(process.env[name]) : def);
 const REPS = num('BENCH_REPS', 5);
+const AUTH_REPS = num('BENCH_AUTH_REPS', process.env.BENCH_REPS ? REPS : 9);
 const SECONDS = num('BENCH_SECONDS', 5);
 const CONNECTIONS = num('BENCH_CONNECTIONS', 64);
 const DATA_CONNECTIONS = num('BENCH_DATA_CONNECTIONS', 32);
@@ -257,7 +260,7 @@ async function authFigures(
     cpuRatioNaiveKysely: [],
     busy: { bare: [], health: [], whoami: [], naive: [] },
   };
-  for (let rep = 0; rep < REPS; rep++) {
+  for (let rep = 0; rep < AUTH_REPS; rep++) {
     const order = names.map((_, i) => names[(i + rep) % names.length] as Name);
     const got: Partial<Record<Name, MeasuredLoad>> = {};
     for (const n of order)
@@ -294,7 +297,7 @@ async function authFigures(
       out.cpuRatioNaiveKysely.push(vk.cpuUsPerRequest / w.cpuUsPerRequest);
     }
     console.log(
-      `  rep ${rep + 1}/${REPS} [${order.join(' → ')}]: bare ${k(b.rps)}/s, health ${k(h.rps)}/s, whoami ${k(w.rps)}/s, naive ${k(v.rps)}/s, ` +
+      `  rep ${rep + 1}/${AUTH_REPS} [${order.join(' → ')}]: bare ${k(b.rps)}/s, health ${k(h.rps)}/s, whoami ${k(w.rps)}/s, naive ${k(v.rps)}/s, ` +
         `naive+Kysely ${k(vk.rps)}/s → whoami/bare ${r2(w.rps / b.rps)}, whoami/health ${r2(w.rps / h.rps)}, whoami/naive ${r2(w.rps / v.rps)}× ` +
         `(server CPU/request: ${us(b.cpuUsPerRequest)}, ${us(h.cpuUsPerRequest)}, ${us(w.cpuUsPerRequest)}, ${us(v.cpuUsPerRequest)}, ${us(vk.cpuUsPerRequest)}; ` +
         `busy server/generator: ${busy(b)}, ${busy(h)}, ${busy(w)}, ${busy(v)}, ${busy(vk)})`,
@@ -828,7 +831,7 @@ async function main() {
   say(`- Load average at start: ${m.load} (shared machine: other work adds noise)`);
   say(
     `- Method: server and load generator (autocannon 8, no pipelining; ${CONNECTIONS} connections for figures 1–3, ${DATA_CONNECTIONS} for the data plane) in separate processes, ${pinning}; ` +
-      `compared runs interleaved (order rotated each repetition), ${REPS} × ${SECONDS} s after a 2 s warm-up each; figures are min / median / max over the repetitions. ` +
+      `compared runs interleaved (order rotated each repetition), ${AUTH_REPS} × ${SECONDS} s for figures 1–3 and ${REPS} × ${SECONDS} s for the others, after a 2 s warm-up each; figures are min / median / max over the repetitions. ` +
       'Server started with `server/src/main.ts` (production config, log level warn), every hook and plugin of the app included — metering too. ' +
       'Server CPU per request is read from /proc/<pid>/stat around each run; the primed figures (1′–3′) compare it directly, which is robust to ' +
       'the load generator being near its own limit (about 25–35k req/s on one core here) and to other work on the machine.',

@@ -85,6 +85,9 @@ export const SpendCap = Type.String({
 });
 
 /** 204 No Content. */
+/** What Fastify sends JSON as; set it with `reply.type` to send JSON text the route made itself. */
+export const JSON_TYPE = 'application/json; charset=utf-8';
+
 export const NoContent = Type.Null({ description: 'No content' });
 
 /**

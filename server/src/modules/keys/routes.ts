@@ -1,9 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { KeyActor } from '../../auth/key-auth.js';
 import type { Access } from '../../auth/permissions.js';
 import { authorizePerson, requireActor, requireUser } from '../../auth/plugin.js';
 import { AppError } from '../../errors.js';
-import { errors, NoContent, OptionalReason, PROJECT_ERRORS } from '../../lib/http.js';
+import { errors, JSON_TYPE, NoContent, OptionalReason, PROJECT_ERRORS } from '../../lib/http.js';
 import { renewKey } from '../requests/service.js';
 import { parsePeriod } from '../usage/period.js';
 import { BreakdownQuery, KeyBreakdown, KeySeries, SeriesQuery } from '../usage/schemas.js';
@@ -18,9 +17,9 @@ const ME_ERRORS = errors(400, 401, 403, 503);
 /** ... and for one key: 404 not mine, 409 revoked or expired. */
 const MY_KEY_ERRORS = errors(400, 401, 403, 404, 409, 503);
 
-function whoamiOf(actor: KeyActor, access: Access | null) {
+function requireAccess(access: Access | null): Access {
   if (!access) throw new AppError('INVALID_KEY', 'The API key is missing, invalid, expired or revoked');
-  return keys.whoami(actor, access);
+  return access;
 }
 
 const graceOf = (body: { grace_seconds?: number | undefined } | null) => body?.grace_seconds ?? DEFAULT_GRACE_SECONDS;
@@ -33,12 +32,16 @@ export const keyRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/auth/whoami',
     { schema: { tags, security: [{ apiKey: [] }], response: { 200: S.WhoAmI, ...KEY_ERRORS } } },
     // not async: with the key's role cached the answer needs no promise
-    (req) => {
+    (req, reply) => {
       const actor = requireActor(req);
       if (actor.kind !== 'key')
         throw new AppError('INVALID_KEY', 'The API key is missing, invalid, expired or revoked');
       const access = app.keyAuth.access(actor, actor.projectId);
-      return access instanceof Promise ? access.then((a) => whoamiOf(actor, a)) : whoamiOf(actor, access);
+      if (access instanceof Promise) return access.then((a) => keys.whoami(actor, requireAccess(a)));
+      // The text made by this route's serializer the first time, sent as it is: Fastify does not
+      // serialise a string it is told is JSON (the reply's type is the body's, hence the cast).
+      const json = keys.whoamiJson(actor, requireAccess(access), (body) => String(reply.serialize(body)));
+      reply.type(JSON_TYPE).send(json as never);
     },
   );
 

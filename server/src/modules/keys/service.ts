@@ -421,16 +421,20 @@ type WhoAmI = {
 
 /**
  * The answer depends only on the cached actor and its role's permission sets, which are replaced
- * (new objects) whenever the role changes: memoised per actor, it costs no allocation per request.
+ * (new objects) whenever the role changes: memoised per actor, with its serialised text once it
+ * has been sent, it costs no allocation and no serialisation per request.
  */
-const whoamiMemo = new WeakMap<
-  KeyActor,
-  { project: ReadonlySet<string>; nodes: ReadonlyMap<number, ReadonlySet<string>>; body: WhoAmI }
->();
+type WhoAmIMemo = {
+  project: ReadonlySet<string>;
+  nodes: ReadonlyMap<number, ReadonlySet<string>>;
+  body: WhoAmI;
+  json: string | null;
+};
+const whoamiMemo = new WeakMap<KeyActor, WhoAmIMemo>();
 
-export function whoami(actor: KeyActor, access: Access): WhoAmI {
+function whoamiOf(actor: KeyActor, access: Access): WhoAmIMemo {
   const memo = whoamiMemo.get(actor);
-  if (memo !== undefined && memo.project === access.project && memo.nodes === access.nodes) return memo.body;
+  if (memo !== undefined && memo.project === access.project && memo.nodes === access.nodes) return memo;
   const nodes: Record<string, string[]> = {};
   for (const [id, perms] of access.nodes) nodes[String(id)] = [...perms];
   const body: WhoAmI = {
@@ -441,6 +445,16 @@ export function whoami(actor: KeyActor, access: Access): WhoAmI {
     role_id: actor.roleId,
     permissions: { project: [...access.project], nodes },
   };
-  whoamiMemo.set(actor, { project: access.project, nodes: access.nodes, body });
-  return body;
+  const made = { project: access.project, nodes: access.nodes, body, json: null };
+  whoamiMemo.set(actor, made);
+  return made;
+}
+
+export const whoami = (actor: KeyActor, access: Access): WhoAmI => whoamiOf(actor, access).body;
+
+/** whoami's answer as JSON text, made by `serialize` (the route's own serializer) once per actor and role. */
+export function whoamiJson(actor: KeyActor, access: Access, serialize: (body: WhoAmI) => string): string {
+  const memo = whoamiOf(actor, access);
+  memo.json ??= serialize(memo.body);
+  return memo.json;
 }

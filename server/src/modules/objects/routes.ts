@@ -10,7 +10,7 @@ import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { authorize } from '../../auth/plugin.js';
 import { AppError } from '../../errors.js';
-import { errors, PROJECT_ERRORS } from '../../lib/http.js';
+import { errors, JSON_TYPE, PROJECT_ERRORS } from '../../lib/http.js';
 import { objectUrl, verifyObjectSignature } from '../../lib/signed-url.js';
 import { resolveLayer } from '../layers/service.js';
 import { sendObject } from './download.js';
@@ -44,7 +44,7 @@ export const objectRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const link = held ? null : objectUrl(ctx, 'PUT', sha256, { projectId: p, layerId: layer.id });
       // The answer is a bare JSON string or null, serialized here: Fastify sends a string payload
       // as it is (unquoted, and as text/plain unless told otherwise).
-      return reply.type('application/json; charset=utf-8').send(JSON.stringify(link));
+      return reply.type(JSON_TYPE).send(JSON.stringify(link));
     },
   );
 
