@@ -63,8 +63,9 @@ try {
   const coldSignatureUs = ((performance.now() - t5) * 1000) / legacy.length;
   if (dir.stats.signatureChecks - checks0 !== legacy.length) throw new Error('expected one signature check per key');
 
-  // 3. warm hits (a Map lookup by the token text + field checks), each on a string of its own, as
-  // every request brings one (its hash is not computed yet); the copies are made outside the timing
+  // 3. warm hits (a Map lookup by the token's tail, a compare of its whole text + field checks), each
+  // on a string of its own, as every request brings one (its hash is not computed yet); the copies
+  // are made outside the timing
   const one = tokens[0] as string;
   const batch = 10_000;
   let warmMs = 0;

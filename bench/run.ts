@@ -888,7 +888,7 @@ async function main() {
     );
     say(`| jose.jwtVerify (EdDSA, the naive stack's) | ${(mem.joseVerifyUs as number).toFixed(1)} µs |`);
     say(
-      `| warm authenticate (LRU hit by the token text + checks) | ${(mem.warmAuthenticateUs as number).toFixed(2)} µs |`,
+      `| warm authenticate (LRU hit by the token's tail, whole text compared, + checks) | ${(mem.warmAuthenticateUs as number).toFixed(2)} µs |`,
     );
   }
   if (ONLY.has('objects')) results.objects = await objectFigures(say);
