@@ -84,6 +84,32 @@ describe('verified-token cache', () => {
     expect((await key.get('/api/auth/whoami')).statusCode).toBe(401);
   });
 
+  it('answers whoami with the text kept for the key and its role, made again when the role changes', async () => {
+    const k = await issueKey(t, owner, holder, {
+      projectId,
+      permissions: { project: ['project_view', 'package_view'] },
+    });
+    const key = bearer(t.app, k.token);
+    // twice each: the first answer may wait for the role, the next is the text kept for the key
+    const twice = async () => {
+      const a = await key.get('/api/auth/whoami');
+      const b = await key.get('/api/auth/whoami');
+      expect([a.statusCode, b.statusCode]).toEqual([200, 200]);
+      expect(b.body).toBe(a.body);
+      expect(b.headers['content-type']).toBe('application/json; charset=utf-8');
+      return b.json() as { key_id: number; permissions: { project: string[]; nodes: Record<string, string[]> } };
+    };
+    expect(await twice()).toMatchObject({
+      key_id: k.keyId,
+      permissions: { project: ['project_view', 'package_view'], nodes: {} },
+    });
+    const patched = await owner.patch(`/api/projects/${projectId}/roles/${k.roleId}`, {
+      permissions: { project: ['project_view'], nodes: {} },
+    });
+    expect(patched.statusCode, patched.body).toBe(200);
+    expect((await twice()).permissions).toEqual({ project: ['project_view'], nodes: {} });
+  });
+
   it('verifies a first-seen key synchronously when its key row and role are in memory', async () => {
     const first = await issueKey(t, owner, holder, { projectId, permissions: { project: ['project_view'] } });
     const second = await issueKey(t, owner, holder, {
