@@ -84,10 +84,10 @@ export const SpendCap = Type.String({
   description: 'decimal text in the project currency per key per UTC month, e.g. "25.00"',
 });
 
-/** 204 No Content. */
 /** What Fastify sends JSON as; set it with `reply.type` to send JSON text the route made itself. */
 export const JSON_TYPE = 'application/json; charset=utf-8';
 
+/** 204 No Content. */
 export const NoContent = Type.Null({ description: 'No content' });
 
 /**
