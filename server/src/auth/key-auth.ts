@@ -1,5 +1,10 @@
 // The contract between the HTTP layer and API-key verification (implemented in modules/keys).
+import { AppError } from '../errors.js';
 import type { Access, Actor } from './permissions.js';
+
+/** The one answer to a key that is missing, malformed, unknown, expired or revoked: which, it never says. */
+export const invalidKey = (): AppError =>
+  new AppError('INVALID_KEY', 'The API key is missing, invalid, expired or revoked');
 
 export type KeyActor = Extract<Actor, { kind: 'key' }>;
 

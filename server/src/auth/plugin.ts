@@ -8,7 +8,7 @@ import { safeEqual } from '../lib/crypto.js';
 import { resolveSession } from '../modules/accounts/service.js';
 import { loadAccess } from './access.js';
 import { cookieValue } from './cookies.js';
-import type { KeyActor, KeyAuthenticator } from './key-auth.js';
+import { invalidKey, type KeyActor, type KeyAuthenticator } from './key-auth.js';
 import { type Access, type Actor, can, type Permission } from './permissions.js';
 
 export const SESSION_COOKIE = 'keyport_session';
@@ -26,8 +26,6 @@ declare module 'fastify' {
     keyAuth: KeyAuthenticator;
   }
 }
-
-const invalidKey = () => new AppError('INVALID_KEY', 'The API key is missing, invalid, expired or revoked');
 
 /** How many Authorization headers the request carried (rawHeaders: name, value, name, value …). */
 function authorizationHeaders(raw: string[]): number {

@@ -3,10 +3,9 @@
 // start, kept fresh by invalidation events and by polling `updated_at` every TTL): the token as
 // issued is recognised by the SHA-256 kept with its key; any other, by one Ed25519 signature check.
 import { timingSafeEqual } from 'node:crypto';
-import type { KeyActor, KeyAuthenticator, MonthlyLimits } from '../../auth/key-auth.js';
+import { invalidKey, type KeyActor, type KeyAuthenticator, type MonthlyLimits } from '../../auth/key-auth.js';
 import { type Access, mergePermissions, parsePermissions } from '../../auth/permissions.js';
 import type { Ctx } from '../../context.js';
-import { AppError } from '../../errors.js';
 import type { InvalidationEvent } from '../../lib/events.js';
 import { Lru } from '../../lib/lru.js';
 import { audienceFor, tokenDigest } from './tokens.js';
@@ -132,7 +131,7 @@ function isIssuedToken(token: string, digest: string): boolean {
 }
 
 function reject(): never {
-  throw new AppError('INVALID_KEY', 'The API key is missing, invalid, expired or revoked');
+  throw invalidKey();
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { invalidKey } from '../../auth/key-auth.js';
 import type { Access } from '../../auth/permissions.js';
 import { authorizePerson, requireActor, requireUser } from '../../auth/plugin.js';
-import { AppError } from '../../errors.js';
 import { errors, JSON_TYPE, NoContent, OptionalReason, PROJECT_ERRORS } from '../../lib/http.js';
 import { renewKey } from '../requests/service.js';
 import { parsePeriod } from '../usage/period.js';
@@ -18,7 +18,7 @@ const ME_ERRORS = errors(400, 401, 403, 503);
 const MY_KEY_ERRORS = errors(400, 401, 403, 404, 409, 503);
 
 function requireAccess(access: Access | null): Access {
-  if (!access) throw new AppError('INVALID_KEY', 'The API key is missing, invalid, expired or revoked');
+  if (!access) throw invalidKey();
   return access;
 }
 
@@ -34,8 +34,7 @@ export const keyRoutes: FastifyPluginAsyncTypebox = async (app) => {
     // not async: with the key's role cached the answer needs no promise
     (req, reply) => {
       const actor = requireActor(req);
-      if (actor.kind !== 'key')
-        throw new AppError('INVALID_KEY', 'The API key is missing, invalid, expired or revoked');
+      if (actor.kind !== 'key') throw invalidKey();
       const access = app.keyAuth.access(actor, actor.projectId);
       if (access instanceof Promise) return access.then((a) => keys.whoami(actor, requireAccess(a)));
       // The text made by this route's serializer the first time, sent as it is: Fastify does not
